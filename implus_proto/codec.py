@@ -5,6 +5,7 @@ Sans-IO: nothing here touches a socket, a broker, a store or the clock.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from functools import lru_cache
 from typing import Any, Iterable, Mapping, Union
 
@@ -13,7 +14,7 @@ from jsonschema.exceptions import ValidationError, relevance
 from . import messages
 from .errors import Issue, ProtocolError, short
 from .schemaset import MessageSpec, SchemaSet, default_schemas
-from .strictjson import parse
+from .strictjson import check_tree, parse
 
 Message = Union[
     messages.NormalToServer,
@@ -77,6 +78,10 @@ class Codec:
         if problem is not None:
             return [problem]
         assert spec is not None
+        return self.validate_against(spec, obj, strict=strict)
+
+    def validate_against(self, spec: MessageSpec, obj: Any, *, strict: bool = False) -> list[Issue]:
+        """Every problem of a JSON value checked against one given schema (its type field included)."""
         validator = spec.strict_validator if strict else spec.validator
         errors = sorted(validator.iter_errors(obj), key=relevance, reverse=True)
         if errors:
@@ -111,11 +116,20 @@ class Codec:
 
     def encode(self, message: Message) -> bytes:
         """Canonical bytes: sorted keys, no white space, UTF-8. Refuses an invalid message."""
-        obj = self.to_obj(message)
-        spec = self.spec_of_class[type(message)]
-        issues = self.validate(obj, direction=spec.direction)
+        spec = self.spec_of_class.get(type(message))
+        try:
+            obj = self.to_obj(message)
+        except AttributeError as exc:  # e.g. a dict where a nested message class belongs
+            if spec is None:
+                raise
+            raise ProtocolError([Issue((), (), spec.requirement, f"cannot encode this {type(message).__name__}: {exc}")]) from None
+        assert spec is not None
+        issues = self.validate_against(spec, obj)  # the class's own schema, whatever its type field says
         if issues:
             raise ProtocolError(issues)
+        problem = check_tree(obj, self.max_depth)  # lone surrogates pass the schema but are not UTF-8
+        if problem is not None:
+            raise ProtocolError([problem])
         body = canonical_json(obj)
         if len(body) > spec.max_body_bytes:
             raise ProtocolError([Issue((), (), "MSG-1", f"a {spec.type} body is at most {spec.max_body_bytes} bytes, this one would be {len(body)}")])
@@ -212,8 +226,8 @@ def _check_rsa_public_key(pem: str) -> str | None:
 
 
 def _check_unique_ids(entries: list[Any]) -> str | None:
-    ids = [e.get("id") for e in entries if isinstance(e, dict)]
-    dup = sorted({i for i in ids if ids.count(i) > 1})
+    counts = Counter(e.get("id") for e in entries if isinstance(e, dict))  # linear: lists hold up to 5000
+    dup = sorted(i for i, n in counts.items() if n > 1)
     return f"client ids must be unique; repeated: {dup}" if dup else None
 
 
@@ -236,8 +250,9 @@ def _reason(error: ValidationError) -> str:
     """One readable line per failed keyword; instance values are shortened."""
     v, val, inst = error.validator, error.validator_value, error.instance
     if v == "required":
-        missing = [f for f in val if isinstance(inst, dict) and f not in inst]
-        return f"missing required field {missing[0]!r}" if missing else error.message
+        # python-jsonschema yields one error per missing field, naming it first in its message
+        name = error.message.split(" is a required property")[0]
+        return f"missing required field {name}"
     if v == "type":
         return f"must be {val if isinstance(val, str) else ' or '.join(val)}, not {_json_kind(inst)}"
     if v == "const":
