@@ -44,6 +44,11 @@ class Codec:
         self.classes = {s.class_name: getattr(messages, s.class_name) for s in self.schemas.specs}
         self.spec_of_class = {cls: self.schemas.by_class[name] for name, cls in self.classes.items()}
         self._checks = {spec.class_name: self._collect_checks(spec) for spec in self.schemas.specs}
+        try:  # the fast accept path (msgspec + jsonschema-rs); without them every body takes the reference path
+            from .fastpath import FastPath
+        except ImportError:
+            FastPath = None  # type: ignore[assignment,misc]  # noqa: N806
+        self.fast = FastPath(self) if FastPath is not None else None
 
     # -- choosing the schema -------------------------------------------------------------
     def spec_for(self, obj: Any, direction: str | None = None) -> tuple[MessageSpec | None, Issue | None]:
@@ -90,6 +95,11 @@ class Codec:
 
     def decode(self, body: bytes, *, strict: bool = False, direction: str | None = None) -> Message:
         """Parse, validate and build the typed message; raises ProtocolError saying why not."""
+        if not strict and self.fast is not None:
+            message = self.fast.decode(body, direction)
+            if message is not None:
+                return message
+        # the reference path: it decides whatever the fast path did not accept, with the full report
         obj, problem = parse(body, max_bytes=self.schemas.max_body_bytes, max_depth=self.max_depth)
         if problem is not None:
             raise ProtocolError([problem])
@@ -246,9 +256,14 @@ def _json_kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
+_PORTABLE_END = "(?![\\s\\S])"  # how the schemas anchor a pattern's end in every regex dialect
+
+
 def _reason(error: ValidationError) -> str:
     """One readable line per failed keyword; instance values are shortened."""
     v, val, inst = error.validator, error.validator_value, error.instance
+    if isinstance(val, str):  # the schemas end patterns portably; show the familiar anchor
+        val = val.replace(_PORTABLE_END, "$")
     if v == "required":
         # python-jsonschema yields one error per missing field, naming it first in its message
         name = error.message.split(" is a required property")[0]
@@ -286,7 +301,7 @@ def _reason(error: ValidationError) -> str:
         for b in val:
             form = b.get("type", "?")
             if "pattern" in b:
-                form += f" matching {b['pattern']}"
+                form += " matching " + b["pattern"].replace(_PORTABLE_END, "$")
             if "minimum" in b or "maximum" in b:
                 form += f" in {b.get('minimum', '')}..{b.get('maximum', '')}"
             forms.append(form)
