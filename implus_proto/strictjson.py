@@ -65,6 +65,8 @@ def parse(body: bytes, *, max_bytes: int, max_depth: int) -> tuple[Any, Issue | 
     except RecursionError:
         return None, _issue(f"nesting deeper than {max_depth} levels")
     except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        if "digits" in str(exc):
+            return None, _issue("an integer has more digits than Python converts (no IMPlus number is that long)")
         return None, _issue(f"not acceptable JSON: {exc}")
     problem = check_tree(value, max_depth)
     if problem is not None:
