@@ -179,6 +179,10 @@ class Codec:
                 break
             if isinstance(node, dict) and "x-req" in node:
                 req = node["x-req"]
+        if isinstance(node, list):  # a combinator whose branches all cite one requirement
+            branch_reqs = {b.get("x-req") for b in node if isinstance(b, dict)}
+            if len(branch_reqs) == 1 and None not in branch_reqs:
+                req = branch_reqs.pop()
         return req
 
     # -- checks beside the schema (x-check) ------------------------------------------------

@@ -122,7 +122,7 @@ class _Walker:
         branches = node.get("oneOf") or [{}]
         mentioned: set[str] = set()
         for b in branches:
-            if set(b) - {"required", "not"} or set(b.get("not", {})) - {"required"}:
+            if set(b) - _ANNOTATIONS - {"required", "not"} or set(b.get("not", {})) - {"required"}:
                 raise NotImplementedError(f"{where}: oneOf branches other than required/not: {b!r}")
             mentioned |= set(b.get("required", ())) | set(b.get("not", {}).get("required", ()))
         subs = {name: self.strategy(sub, base, f"{where}/properties/{name}") for name, sub in props.items()}

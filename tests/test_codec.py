@@ -482,9 +482,7 @@ def test_missing_field_cites_the_types_root_requirement(name, field):
     assert f"missing required field {field!r}" == issue.reason
 
 
-@pytest.mark.parametrize("name", ["Online", pytest.param("ClientList", marks=pytest.mark.xfail(
-    strict=True, reason="client_list items' oneOf sits under the entry's x-req PRES-3, so the issue cites PRES-3; "
-    "the schema should give the key rule MSG-7 (e.g. allOf [$ref key_holder]) as online's message does"))])
+@pytest.mark.parametrize("name", ["Online", "ClientList"])
 def test_both_key_spellings(name):
     ex = example(name)
     holder = ex["message"] if name == "Online" else ex["message"][0]
@@ -502,8 +500,8 @@ def test_no_key_at_all(name):
     ex = example(name)
     holder = ex["message"] if name == "Online" else ex["message"][0]
     del holder["prublic_key"]
-    # an online's key holder is MSG-7; a client_list entry without its key breaks PRES-3 (its own x-req)
-    assert first_issue(ex).requirement in ({"MSG-7"} if name == "Online" else {"PRES-3", "MSG-7"})
+    # both an online's key holder and a client_list entry cite the key rule MSG-7
+    assert first_issue(ex).requirement == "MSG-7"
 
 
 @pytest.mark.parametrize("where", ["top", "nested"])
