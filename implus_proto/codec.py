@@ -44,11 +44,11 @@ class Codec:
         self.classes = {s.class_name: getattr(messages, s.class_name) for s in self.schemas.specs}
         self.spec_of_class = {cls: self.schemas.by_class[name] for name, cls in self.classes.items()}
         self._checks = {spec.class_name: self._collect_checks(spec) for spec in self.schemas.specs}
-        try:  # the fast accept path (msgspec + jsonschema-rs); without them every body takes the reference path
-            from .fastpath import FastPath
-        except ImportError:
-            FastPath = None  # type: ignore[assignment,misc]  # noqa: N806
-        self.fast = FastPath(self) if FastPath is not None else None
+        # the fast accept path: msgspec decodes straight into the generated classes (messages.py),
+        # a generated check does the rest; whatever it does not accept takes the reference path
+        from .fastpath import FastPath
+
+        self.fast: FastPath | None = FastPath(self)
 
     # -- choosing the schema -------------------------------------------------------------
     def spec_for(self, obj: Any, direction: str | None = None) -> tuple[MessageSpec | None, Issue | None]:

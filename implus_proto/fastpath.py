@@ -8,36 +8,47 @@ the detailed ProtocolError.  So decode's outcome is always the reference path's 
 
 How, per message schema (compiled once from the SchemaSet):
 
-* Parse: msgspec decodes the body into TypedDicts shaped like the schema (properties,
-  required, items, anyOf of scalars).  msgspec refuses invalid UTF-8, a BOM, NaN/Infinity,
-  lone surrogates, raw control characters in strings and trailing data; integer fields refuse
-  floats (1.0, 1e2) and booleans.  The shape bounds the nesting depth (checked against
-  Codec.max_depth at compile time).
-* msgspec does not report duplicate keys (the last wins) and silently drops fields a
-  TypedDict does not declare.  Both are caught exactly by counting colons: outside strings a
-  ':' appears only after a key, so
-      body.count(b":") == keys in the result + ':' inside the result's strings
-  holds iff no key/value pair was dropped (a dropped pair adds at least one colon on the left
-  only).  When no string holds a colon the right side is the key count alone; otherwise the
-  body must not contain a \\u003a escape (which would add to the right side only).
-* Validate: jsonschema-rs (draft 2020-12, the same documents in a registry) checks every
-  constraint.  Its patterns follow ECMA-262 (`$` is the end of the string), stricter than the
-  `re.search` of python-jsonschema, which also lets `$` match before a final newline: such a
-  string only takes the reference path.
-* x-check strings (rsa-public-key) are taken out of the compiled schema and checked by
-  python-jsonschema on that subschema plus the semantic check, cached per PEM string.
-  unique-ids is checked on the list.
-* Which schema: the same choice as Codec.spec_for (type, then among several directions the
-  one whose required fields are all present, most specific first).
+* Parse, check and build: the generated message classes (messages.py) are frozen msgspec
+  Structs whose annotations carry the schema's constraints (codegen: lengths, ranges, item
+  counts, consts as Literal, the other patterns), so `msgspec.json.Decoder(Class)` does most
+  of the work in one C pass.  msgspec refuses invalid UTF-8, a BOM, NaN/Infinity, lone
+  surrogates, raw control characters in strings and trailing data; integer fields refuse
+  floats (1.0, 1e2) and booleans; every Struct forbids undeclared fields (the reference path,
+  which ignores them, then decides).  The shape bounds the nesting depth (checked against
+  Codec.max_depth).  A class is used only if its SCHEMA_DIGEST says it was generated from the
+  very schema this codec validates against (else that schema takes the reference path).
+* What msgspec does not check is checked after, by one Python function `run(body)` generated
+  per schema from a walk of that schema (`_Plan.source` holds its code):
+  - character-class patterns (`^[...]+`, `^[...]{m,n}`): codegen put their length bounds in
+    Meta; each such string is tested with a sufficient shortcut for ASCII strings (isascii,
+    isprintable or strip by the class's ASCII members), else the regex [class]* on all of it;
+  - x-check strings (rsa-public-key): python-jsonschema on that subschema plus the semantic
+    check, cached per string; unique-ids: a set of the ids;
+  - oneOf of required/not-required forms (exactly one of prublic_key/public_key);
+  - required fields with a default in the class (consts: `type`, `user_id` ""), which msgspec
+    would fill in when missing: the body must hold `"name"` followed by `:`.  After msgspec
+    accepted the body every key in it is a declared field name, with no quote in it; so the
+    closing quote of such bytes is not escaped, it ends a string that is followed by ':', a key,
+    and that key is exactly name; the name must be declared by the top-level object alone;
+  - duplicate keys (msgspec keeps the last) and JSON nulls in optional fields (read as absent)
+    by counting colons: outside strings a ':' appears only after a key, so
+        body.count(b":") == fields present in the message + ':' inside its strings
+    holds iff every key occurs once and every null-free field was counted.  When no string
+    holds a colon the right side is the field count alone; otherwise the body must not contain
+    a \\u003a escape (which would add to the right side only).
+* Which schema: the type (the `"type"` key found as above; its value is a hint, checked by the
+  decoder's Literal), then among several directions the candidates in Codec.spec_for's order;
+  at most one of them can accept a body (see _choice).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, NotRequired, Optional, TypedDict, Union
+import re
+from typing import Any, Callable, Optional
 
-import jsonschema_rs
 import msgspec
 from jsonschema import Draft202012Validator
 
+from .codegen import attr_name, schema_digest, string_constraints
 from .schemaset import MessageSpec
 
 # Keywords without validation meaning (annotations and IMPlus metadata).
@@ -45,7 +56,8 @@ _INERT = frozenset({
     "$schema", "$id", "$defs", "$comment", "title", "description", "examples",
     "x-req", "x-implus", "x-class", "x-check",
 })
-# Keywords the fast path knows; any other in a message schema leaves that schema to the reference.
+# Keywords the fast path knows (codegen puts them into the classes, or a check below does them);
+# any other in a message schema leaves that schema to the reference.
 _KNOWN = frozenset({
     "$ref", "type", "const", "anyOf", "pattern", "minLength", "maxLength", "minimum", "maximum",
     "properties", "required", "oneOf", "items", "minItems", "maxItems",
@@ -53,40 +65,11 @@ _KNOWN = frozenset({
 # Semantic checks on strings: a pure function of the string, so validated once and cached.
 _STRING_CHECKS = frozenset({"rsa-public-key"})
 _CACHE_SIZE = 4096
+_TYPE = "type"  # the field that names the message type (Codec.spec_for)
 
 
 class Unsupported(Exception):
     """A schema construct the fast path does not translate; that schema uses the reference path."""
-
-
-def _selector(pattern: tuple[Any, ...]) -> Callable[[Any], Any]:
-    """Every value at a path pattern ('*' = each array item) in a value of the schema's shape."""
-    if pattern and "*" not in pattern:
-        *head, last = pattern
-
-        def select_plain(root: Any) -> tuple[Any, ...]:
-            for step in head:
-                if step not in root:
-                    return ()
-                root = root[step]
-            return (root[last],) if last in root else ()
-
-        return select_plain
-
-    def select(root: Any) -> list[Any]:
-        found = [root]
-        for step in pattern:
-            if step == "*":
-                found = [x for v in found for x in v]
-            else:
-                found = [v[step] for v in found if step in v]
-        return found
-
-    return select
-
-
-def _unique_ids(entries: list[dict[str, Any]]) -> bool:
-    return len({e["id"] for e in entries}) == len(entries)
 
 
 class _StringCheck:
@@ -99,177 +82,240 @@ class _StringCheck:
         schema.setdefault("$id", base)
         self._validator = Draft202012Validator(schema, registry=fast.codec.schemas.registry)
         self._semantic = SEMANTIC_CHECKS[check]
-        self._cache: dict[str, bool] = {}
+        self.cache: dict[str, bool] = {}
 
     def __call__(self, value: str) -> bool:
-        ok = self._cache.get(value)
+        ok = self.cache.get(value)
         if ok is None:
             ok = self._validator.is_valid(value) and self._semantic(value) is None
-            if len(self._cache) >= _CACHE_SIZE:
-                self._cache.clear()
-            self._cache[value] = ok
+            if len(self.cache) >= _CACHE_SIZE:
+                self.cache.clear()
+            self.cache[value] = ok
         return ok
 
 
+def _has_key(body: bytes, mark: bytes) -> bool:
+    """Whether `"name"` followed by white space and ':' occurs in the body (see the module doc)."""
+    i = body.find(mark)
+    while i >= 0:
+        j = i + len(mark)
+        while body[j:j + 1] in (b" ", b"\t", b"\r", b"\n"):
+            j += 1
+        if body[j:j + 1] == b":":
+            return True
+        i = body.find(mark, i + 1)
+    return False
+
+
+def _colons_in_strings(value: Any) -> int:
+    if type(value) is str:
+        return value.count(":")
+    if type(value) is tuple:
+        return sum(map(_colons_in_strings, value))
+    if isinstance(value, msgspec.Struct):
+        return sum(_colons_in_strings(getattr(value, f)) for f in value.__struct_fields__)
+    return 0
+
+
 class _Plan:
-    """The compiled fast path of one message schema."""
+    """The compiled fast path of one message schema: a msgspec decoder and a generated check."""
 
     def __init__(self, fast: "FastPath", spec: MessageSpec) -> None:
         self.spec = spec
         self._fast = fast
+        self._schemas = fast.codec.schemas
+        self._env: dict[str, Any] = {"_has_key": _has_key, "_colons": _colons_in_strings}
+        self._classes: dict[str, str] = {}  # character class -> name of its test (regex fullmatch)
         self._n = 0
-        self.string_checks: list[tuple[tuple[Any, ...], str, str, Any]] = []
-        typ, count_keys = self._translate(spec.schema, spec.schema_id, (), in_any_of=False)
-        assert count_keys is not None
-        self.decode = msgspec.json.Decoder(typ).decode
-        self.count_keys = count_keys
-        doc = fast.compiled_docs[spec.file]
-        try:  # the regex crate (finite automata) when every pattern allows it, else the default engine
-            validator = jsonschema_rs.Draft202012Validator(
-                doc, registry=fast.compiled_registry, pattern_options=jsonschema_rs.RegexOptions()
-            )
-        except (ValueError, jsonschema_rs.ValidationError):
-            validator = jsonschema_rs.Draft202012Validator(doc, registry=fast.compiled_registry)
-        self.is_valid = validator.is_valid
-        checks: list[tuple[Callable[[Any], Any], Callable[[Any], bool]]] = []
-        for path, check, base, node in self.string_checks:
-            checks.append((_selector(path), fast.string_check(node, base, check)))
-        for check, _req, pattern in fast.codec._checks[spec.class_name]:
-            if check in _STRING_CHECKS:
-                if not any(path == pattern for path, *_ in self.string_checks):
-                    raise Unsupported(f"x-check {check} at {pattern} not on a property path")
-            elif check == "unique-ids":
-                checks.append((_selector(pattern), _unique_ids))
-            else:
-                raise Unsupported(f"x-check {check!r}")
-        self.checks = tuple(checks)
-        self.from_json = fast.codec.classes[spec.class_name]._from_json
+        self._names: dict[str, int] = {}  # field name -> how many objects of the shape declare it
+        self._defaulted: list[str] = []  # required top-level fields with a default in the class
+        cls = fast.codec.classes[spec.class_name]
+        if not (isinstance(cls, type) and issubclass(cls, msgspec.Struct)):
+            raise Unsupported(f"{cls.__name__} is not a msgspec Struct")
+        if getattr(cls, "SCHEMA_DIGEST", None) != schema_digest(self._schemas, spec.schema, spec.schema_id):
+            raise Unsupported(f"{cls.__name__} was generated from other schemas (its Meta constraints may differ)")
+        body = self._value(spec.schema, spec.schema_id, "m", 1, ())
+        for name in self._defaulted:
+            if self._names[name] != 1:
+                raise Unsupported(f"cannot prove field {name!r} present: more than one object declares it")
+        self.decode = msgspec.json.Decoder(cls).decode
+        self.max_body_bytes = spec.max_body_bytes
+        self._env.update(_decode=self.decode, _errors=(msgspec.DecodeError, msgspec.ValidationError))
+        head = [
+            "def run(body):",
+            f"    if len(body) > {self.max_body_bytes}:",
+            "        return None",
+            "    try:",
+            "        m = _decode(body)",
+            "    except _errors:",
+            "        return None",
+        ]
+        for name in self._defaulted:
+            if name == _TYPE:
+                continue  # FastPath.decode found this key before it chose the plan
+            mark = ('"' + name + '"').encode("utf-8")
+            head += [f"    if not _has_key(body, {mark!r}):", "        return None"]
+        if body and body[0].startswith("    k += "):  # the top-level object's required fields
+            body[0] = "    k = " + body[0][len("    k += "):]
+        else:
+            head.append("    k = 0")
+        tail = [
+            "    c = len(body) - len(body.replace(b':', b''))",  # = body.count(b':'), faster (memchr) when colons are sparse
+            "    if c != k and (b'\\\\u003' in body or c != k + _colons(m)):",
+            "        return None",
+            "    return m",
+        ]
+        self.source = "\n".join(head + body + tail) + "\n"
+        exec(compile(self.source, f"<fastpath {spec.class_name}>", "exec"), self._env)  # noqa: S102
+        self.run: Callable[[bytes], Any] = self._env["run"]
 
-    # -- schema -> msgspec type (the shape; jsonschema-rs checks the constraints) -----------
-    def _translate(self, node: Any, base: str, path: tuple[Any, ...], in_any_of: bool) -> tuple[Any, Any]:
-        """(msgspec type, key counter or None for scalars) for one subschema."""
-        node, base = self._fast.codec.schemas.resolve(node, base)
+    # -- schema -> check code -------------------------------------------------------------
+    def _const(self, value: Any) -> str:
+        self._n += 1
+        name = f"_c{self._n}"
+        self._env[name] = value
+        return name
+
+    def _var(self) -> str:
+        self._n += 1
+        return f"v{self._n}"
+
+    def _class_test(self, cls_pattern: str, var: str) -> str:
+        """A Python test that every character of the string in `var` is in a character class.
+
+        The truth is the regex [class]* matching the whole string; before it, a test that is
+        sufficient and cheaper for ASCII strings: str.isascii() is O(1), and the class's ASCII
+        members are either all of ASCII, the printable ASCII (str.isprintable on ASCII), or a
+        small set (str.strip leaves nothing iff every character is in the set)."""
+        if cls_pattern not in self._classes:
+            self._classes[cls_pattern] = self._const(re.compile(cls_pattern + "*").fullmatch)
+        full = f"{self._classes[cls_pattern]}({var}) is not None"
+        one = re.compile(cls_pattern)
+        ascii_members = "".join(c for c in map(chr, range(128)) if one.fullmatch(c))
+        if len(ascii_members) == 128:
+            return f"({var}.isascii() or {full})"
+        if ascii_members == "".join(map(chr, range(0x20, 0x7f))):
+            return f"({var}.isascii() and {var}.isprintable() or {full})"
+        if len(ascii_members) <= 32:
+            return f"({var}.isascii() and not {var}.strip({ascii_members!r}) or {full})"
+        return f"({full})"
+
+    def _value(self, node: Any, base: str, var: str, ind: int, path: tuple[Any, ...]) -> list[str]:
+        """Check code (lines) for the value in `var` of a subschema; msgspec has checked its shape."""
+        node, base = self._schemas.resolve(node, base)
         extra = set(node) - _INERT - _KNOWN
         if extra:
             raise Unsupported(f"keywords {sorted(extra)} at {path}")
+        pad = "    " * ind
         check = node.get("x-check")
-        if check in _STRING_CHECKS:
-            if in_any_of or node.get("type") != "string":
-                raise Unsupported(f"x-check {check} on a non-string or inside anyOf at {path}")
-            self.string_checks.append((path, check, base, node))
-        if "oneOf" in node:
-            for branch in node["oneOf"]:  # only required/not-required forms: no subschema to shape
-                if set(branch) - _INERT - {"required", "not"} or set(branch.get("not", {})) - _INERT - {"required"}:
-                    raise Unsupported(f"oneOf branch {branch!r} at {path}")
         if "const" in node:
-            if not isinstance(node["const"], str):
-                raise Unsupported(f"non-string const at {path}")
-            return str, None
+            if not isinstance(node["const"], str) or check:
+                raise Unsupported(f"non-string const or x-check on a const at {path}")
+            return []  # a Literal in the class
         if "anyOf" in node:
-            branches = [self._translate(b, base, path, in_any_of=True) for b in node["anyOf"]]
-            if any(counter is not None for _, counter in branches):
-                raise Unsupported(f"anyOf of containers at {path}")
-            return Union[tuple(t for t, _ in branches)], None
+            if check or "type" in node:
+                raise Unsupported(f"anyOf beside other keywords at {path}")
+            kinds = []
+            out: list[str] = []
+            for branch in node["anyOf"]:
+                branch_node, branch_base = self._schemas.resolve(branch, base)
+                kind = branch_node.get("type")
+                if kind not in ("string", "integer") or kind in kinds or "anyOf" in branch_node:
+                    raise Unsupported(f"anyOf other than one string and one integer form at {path}")
+                kinds.append(kind)
+                inner = self._value(branch_node, branch_base, var, ind + 1, path)
+                if inner:
+                    py = "str" if kind == "string" else "int"
+                    out += [f"{pad}if type({var}) is {py}:"] + inner
+            return out
         kind = node.get("type")
         if kind == "string":
-            return str, None
+            if check in _STRING_CHECKS:
+                fn = self._fast.string_check(node, base, check)
+                cache, call = self._const(fn.cache), self._const(fn)
+                return [f"{pad}if not ({cache}.get({var}) or {call}({var})):", f"{pad}    return None"]
+            if check is not None:
+                raise Unsupported(f"x-check {check!r} at {path}")
+            _meta, cls_pattern = string_constraints(node)
+            if cls_pattern is None:
+                return []
+            return [f"{pad}if not {self._class_test(cls_pattern, var)}:", f"{pad}    return None"]
         if kind == "integer":
-            return int, None
+            if check is not None:
+                raise Unsupported(f"x-check {check!r} on an integer at {path}")
+            return []
         if kind == "array":
             if not isinstance(node.get("items"), dict):
                 raise Unsupported(f"array without one items schema at {path}")
-            item, item_count = self._translate(node["items"], base, path + ("*",), in_any_of)
-            if item_count is None:
-                return list[item], None  # type: ignore[valid-type]
-            return list[item], (lambda value, _f=item_count: sum(map(_f, value)))  # type: ignore[valid-type]
+            item = self._var()
+            inner = self._value(node["items"], base, item, ind + 1, path + ("*",))
+            out = [f"{pad}for {item} in {var}:"] + inner if inner else []
+            if check == "unique-ids":
+                items, _ = self._schemas.resolve(node["items"], base)
+                if items.get("type") != "object" or "id" not in items.get("required", ()):
+                    raise Unsupported(f"unique-ids on items without a required id at {path}")
+                out += [f"{pad}if len({{x.{attr_name('id')} for x in {var}}}) != len({var}):", f"{pad}    return None"]
+            elif check is not None:
+                raise Unsupported(f"x-check {check!r} on an array at {path}")
+            return out
         if kind == "object":
-            return self._object(node, base, path, in_any_of)
+            if check is not None:
+                raise Unsupported(f"x-check {check!r} on an object at {path}")
+            return self._object(node, base, var, ind, path)
         raise Unsupported(f"type {kind!r} at {path}")
 
-    def _object(self, node: Any, base: str, path: tuple[Any, ...], in_any_of: bool) -> tuple[Any, Any]:
+    def _object(self, node: Any, base: str, var: str, ind: int, path: tuple[Any, ...]) -> list[str]:
+        pad = "    " * ind
         props = node.get("properties", {})
         required = set(node.get("required", ()))
         if not required <= set(props):
             raise Unsupported(f"required field without a schema at {path}")
-        fields: dict[str, Any] = {}
-        nested: list[tuple[str, Callable[[Any], int]]] = []
+        out = [f"{pad}k += {len(required)}"] if required else []
+        present: dict[str, str] = {}  # json name -> Python test of presence
         for name, sub in props.items():
-            typ, counter = self._translate(sub, base, path + (name,), in_any_of)
-            fields[name] = typ if name in required else NotRequired[typ]
-            if counter is not None:
-                nested.append((name, counter))
-        self._n += 1
-        typed = TypedDict(f"_Fast{self.spec.class_name}{self._n}", fields)  # type: ignore[misc]
-        if not nested:
-            return typed, len
-
-        def count(value: dict[str, Any]) -> int:
-            n = len(value)
-            for name, counter in nested:
-                if name in value:
-                    n += counter(value[name])
-            return n
-
-        return typed, count
-
-    # -- the decision ------------------------------------------------------------------------
-    def run(self, body: bytes, rivals: tuple[frozenset[str], ...]) -> Any:
-        try:
-            obj = self.decode(body)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return None
-        colons = body.count(b":")
-        keys = self.count_keys(obj)
-        if colons != keys and (b"\\u003" in body or colons != keys + _colons_in_strings(obj)):
-            return None  # a duplicate or undeclared key was dropped (or that cannot be told)
-        for rival in rivals:
-            if rival <= obj.keys():
-                return None  # Codec.spec_for would choose another schema for this object
-        try:
-            if not self.is_valid(obj):
-                return None
-        except Exception:  # a value the compiled validator cannot take (e.g. a huge integer)
-            return None
-        for select, check in self.checks:
-            for value in select(obj):
-                if not check(value):
-                    return None
-        return self.from_json(obj)
-
-
-def _colons_in_strings(value: Any) -> int:
-    n = 0
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if type(v) is str:
-            n += v.count(":")
-        elif type(v) is dict:
-            for k, x in v.items():
-                n += k.count(":")
-                stack.append(x)
-        elif type(v) is list:
-            stack.extend(v)
-    return n
-
-
-_END = "(?![\\s\\S])"  # the schemas' portable end of string
-
-
-def _for_rust(node: Any) -> Any:
-    """A copy of a schema document for jsonschema-rs: x-check strings are only {"type": "string"}
-    (checked beside it, cached), and the portable end (?![\\s\\S]) is written $, which in Rust's
-    regex (no multi-line flag) means the same, end of the string, without needing backtracking."""
-    if isinstance(node, dict):
-        if node.get("x-check") in _STRING_CHECKS:
-            return {"type": "string"}
-        out = {k: _for_rust(v) for k, v in node.items()}
-        if isinstance(out.get("pattern"), str):
-            out["pattern"] = out["pattern"].replace(_END, "$")
+            if ":" in name or '"' in name or "\\" in name:
+                raise Unsupported(f"field name {name!r} at {path}")
+            self._names[name] = self._names.get(name, 0) + 1
+            attr = attr_name(name)
+            resolved, _ = self._schemas.resolve(sub, base)
+            if name in required:
+                present[name] = "True"
+                if "const" in resolved:  # the class gives it a default: msgspec would not miss it
+                    if path != ():
+                        raise Unsupported(f"required const field {name!r} below the top at {path}")
+                    self._defaulted.append(name)
+                value = self._var()
+                inner = self._value(sub, base, value, ind, path + (name,))
+                if inner:
+                    out += [f"{pad}{value} = {var}.{attr}"] + inner
+            else:
+                value = self._var()
+                present[name] = f"({value} is not None)"
+                inner = self._value(sub, base, value, ind + 1, path + (name,))
+                out += [f"{pad}{value} = {var}.{attr}", f"{pad}if {value} is not None:", f"{pad}    k += 1"] + inner
+        one_of = node.get("oneOf")
+        if one_of and len(one_of) == 2 and all(
+            set(b) - _INERT == {"required", "not"} and set(b["not"]) - _INERT == {"required"}
+            and len(b["required"]) == 1 and len(b["not"]["required"]) == 1 for b in one_of
+        ) and (one_of[0]["required"], one_of[0]["not"]["required"]) == (one_of[1]["not"]["required"], one_of[1]["required"]) \
+                and set(one_of[0]["required"] + one_of[1]["required"]) <= set(props):
+            a, b = one_of[0]["required"][0], one_of[1]["required"][0]  # exactly one of a and b
+            out += [f"{pad}if {present[a]} is {present[b]}:", f"{pad}    return None"]
+        elif one_of:
+            forms = []
+            for branch in node["oneOf"]:
+                negated = branch.get("not", {})
+                if set(branch) - _INERT - {"required", "not"} or set(negated) - _INERT - {"required"}:
+                    raise Unsupported(f"oneOf branch {branch!r} at {path}")
+                names = list(branch.get("required", ())) + list(negated.get("required", ()))
+                if not set(names) <= set(props):
+                    raise Unsupported(f"oneOf names an undeclared field at {path}")
+                must = " and ".join(present[n] for n in branch.get("required", ())) or "True"
+                must_not = " and ".join(present[n] for n in negated.get("required", ()))
+                forms.append(f"({must} and not ({must_not}))" if "not" in branch else f"({must})")
+            out += [f"{pad}if {' + '.join(forms)} != 1:", f"{pad}    return None"]
         return out
-    if isinstance(node, list):
-        return [_for_rust(v) for v in node]
-    return node
+
 
 
 class FastPath:
@@ -280,8 +326,6 @@ class FastPath:
 
         self.codec = codec
         schemas = codec.schemas
-        self.compiled_docs = {name: _for_rust(doc) for name, doc in schemas.documents.items()}
-        self.compiled_registry = jsonschema_rs.Registry([(d["$id"], d) for d in self.compiled_docs.values()])
         self._string_checks: dict[tuple[int, str], _StringCheck] = {}
         self.plans: dict[str, _Plan] = {}
         self.unsupported: dict[str, str] = {}
@@ -290,12 +334,10 @@ class FastPath:
                 if _depth(schemas, spec.schema, spec.schema_id) > codec.max_depth:
                     raise Unsupported("deeper than the codec's max_depth")
                 self.plans[spec.class_name] = _Plan(self, spec)
-            except (Unsupported, TypeError, ValueError) as exc:  # TypeError/ValueError: refused by msgspec or jsonschema-rs
+            except (Unsupported, TypeError, ValueError) as exc:  # TypeError/ValueError: refused by msgspec
                 self.unsupported[spec.class_name] = str(exc)
-        # (type bytes, direction) -> candidates in the order to try: (plan, marks, rivals).
-        # marks: b'"field"' that must occur in the body for that candidate to be tried;
-        # rivals: required-sets of candidates Codec.spec_for prefers when all their fields are present.
-        self._route: dict[tuple[bytes, Optional[str]], tuple[tuple[_Plan, tuple[bytes, ...], tuple[frozenset[str], ...]], ...]] = {}
+        # direction -> type bytes -> run(body) of one plan, or several with marks (see _choice)
+        self._route: dict[Optional[str], dict[bytes, Any]] = {}
         for type_name in schemas.types:
             for direction in {None, *(s.direction for s in schemas.specs)}:
                 found = schemas.candidates(type_name, direction)
@@ -308,17 +350,22 @@ class FastPath:
                     plan = self.plans.get(spec.class_name)
                     if plan is None:
                         continue
-                    marks = tuple(sorted(f'"{f}"'.encode() for f in set(spec.required) - common))
-                    # after the colon count an accepted object holds declared fields only, so a
-                    # rival needing a field this schema does not declare can never win
+                    # An accepted object holds declared fields only (msgspec forbids others).  If
+                    # Codec.spec_for could prefer another schema for such an object (a rival whose
+                    # required fields this one declares), leave these bodies to the reference.
                     declared = set(spec.schema.get("properties", {}))
-                    rivals = tuple(
-                        frozenset(o.required) for j, o in enumerate(found)
-                        if j != i and (len(o.required), -j) > (len(spec.required), -i) and set(o.required) <= declared
-                    )
-                    route.append((plan, marks, rivals))
+                    if any(
+                        j != i and (len(o.required), -j) > (len(spec.required), -i) and set(o.required) <= declared
+                        for j, o in enumerate(found)
+                    ):
+                        self.unsupported.setdefault(spec.class_name, f"rival schema for {type_name!r} {direction}")
+                        continue
+                    # b'"field"' that must occur in the body for this candidate to be tried (a
+                    # speed-up only: at most one candidate can accept a body, see _choice)
+                    marks = tuple(sorted(f'"{f}"'.encode() for f in set(spec.required) - common))
+                    route.append((plan, marks))
                 if route:
-                    self._route[(type_name.encode("utf-8"), direction)] = tuple(route)
+                    self._route.setdefault(direction, {})[type_name.encode("utf-8")] = _choice(tuple(route))
         self._max_bytes = schemas.max_body_bytes
 
     def string_check(self, node: Any, base: str, check: str) -> _StringCheck:
@@ -331,20 +378,50 @@ class FastPath:
         """The message when the fast path shows the body valid (lenient mode), else None."""
         if type(body) is not bytes or len(body) > self._max_bytes:
             return None
-        # Which type: a hint only (a wrong one makes the chosen decoder refuse the body).
-        i = body.find(b'"type"')
-        if i < 0:
+        # Which type: any `"type"` followed by ':' is the top-level key (see the module doc:
+        # after msgspec accepts the body every key is a declared field name, and only the
+        # top-level object declares "type"); the string after it picks the plan, a hint only
+        # (a wrong one makes the chosen decoder refuse the body).  Canonical bodies (sorted
+        # keys) have it near the end, after the long message field; json.dumps of a dict
+        # written type-first has it at the start.
+        if body.startswith(b'{"type": "'):
+            j = 9
+        else:
+            j = body.rfind(b'"type":"') + 7
+            if j < 7:
+                i = body.rfind(b'"type"')
+                while True:
+                    if i < 0:
+                        return None
+                    j = body.find(b'"', i + 6)
+                    if body[i + 6:j].strip(b" \t\r\n") == b":":
+                        break
+                    i = body.rfind(b'"type"', 0, i)
+        run = self._route.get(direction, _NO_ROUTE).get(body[j + 1:body.find(b'"', j + 1)])
+        if type(run) is tuple:  # several candidates (normal without a direction): see _choice
+            for marks, plan_run in run:
+                for mark in marks:
+                    if mark not in body:
+                        break
+                else:
+                    message = plan_run(body)
+                    if message is not None:
+                        return message
             return None
-        j = body.find(b'"', i + 6)
-        route = self._route.get((body[j + 1:body.find(b'"', j + 1)], direction))
-        if route is None:
-            return None
-        for plan, marks, rivals in route:
-            for mark in marks:
-                if mark not in body:
-                    break
-            else:
-                if len(body) > plan.spec.max_body_bytes:
-                    return None
-                return plan.run(body, rivals)
-        return None
+        return None if run is None else run(body)
+
+
+def _choice(route: tuple[tuple[_Plan, tuple[bytes, ...]], ...]) -> Any:
+    """The run(body) of the only candidate of one type (and direction), or ((marks, run), ...)
+    of several, most specific first, for FastPath.decode to try in turn.
+
+    At most one candidate can accept a body: one that does holds all its required fields and
+    declared ones only; had two, the one Codec.spec_for prefers would have all its required
+    fields among the other's declared ones, and the other was left out of the route (a rival).
+    So trying them in any order gives the same answer; the marks only save decoding attempts."""
+    if len(route) == 1 and not route[0][1]:
+        return route[0][0].run
+    return tuple((marks, plan.run) for plan, marks in route)
+
+
+_NO_ROUTE: dict[bytes, Any] = {}

@@ -1,20 +1,21 @@
 """IMPlus message classes. GENERATED from schemas/ by `python -m implus_proto.codegen`: do not edit."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
+
+import msgspec
+from msgspec import Meta
 
 __all__ = ['ClientList', 'ClientListEntry', 'KeyHolder', 'NormalToClient', 'NormalToServer', 'Offline', 'Online', 'SelfOffline']
 MESSAGE_CLASSES = ('ClientList', 'NormalToClient', 'NormalToServer', 'Offline', 'Online', 'SelfOffline')
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientListEntry:
+class ClientListEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     'ClientListEntry: One online client. It always carries its public key.'
 
-    id: int
-    user_name: str
-    prublic_key: str | None = None
-    public_key: str | None = None
+    id: Annotated[int, Meta(ge=1, le=2147483647)]
+    user_name: Annotated[str, Meta(min_length=1, max_length=64)]
+    prublic_key: Annotated[str, Meta(max_length=4096)] | None = None
+    public_key: Annotated[str, Meta(max_length=4096)] | None = None
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> ClientListEntry:
@@ -30,17 +31,17 @@ class ClientListEntry:
             o['public_key'] = self.public_key
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ClientList:
+class ClientList(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     "client_list: The server's list of every online client with its public key, routing key = each recipient's user_id. Sent to every online client when one comes, and to every remaining client when one goes. Each entry's key is spelled as the recipient spelled its own key in its online message."
 
-    type: str = 'client_list'
-    created_at: int | str
-    message: tuple[ClientListEntry, ...]
+    type: Literal['client_list'] = 'client_list'
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
+    message: Annotated[tuple[ClientListEntry, ...], Meta(max_length=5000)]
 
     TYPE: ClassVar[str] = 'client_list'
     DIRECTION: ClassVar[str] = 'server-to-client'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/client_list.json'
+    SCHEMA_DIGEST: ClassVar[str] = '472fff7b84ea71c1ce27fd2ab8ba1866fbfcfd8af4f6384e30986d20674d685b'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> ClientList:
@@ -53,22 +54,22 @@ class ClientList:
         o['message'] = [x._to_json() for x in self.message]
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NormalToClient:
+class NormalToClient(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     "normal (server to client): A chat message the server forwards to its recipient, routing key = the recipient's user_id. from, from_id and destination come from the server's registry; user_id is always empty so that no client learns another's routing key."
 
-    type: str = 'normal'
-    from_: str
-    from_id: int
-    user_id: str = ''
-    destination: str
-    destination_id: int
-    created_at: int | str
-    message: str
+    type: Literal['normal'] = 'normal'
+    from_: Annotated[str, Meta(min_length=1, max_length=64)] = msgspec.field(name='from')
+    from_id: Annotated[int, Meta(ge=1, le=2147483647)]
+    user_id: Literal[''] = ''
+    destination: Annotated[str, Meta(min_length=1, max_length=64)]
+    destination_id: Annotated[int, Meta(ge=1, le=2147483647)]
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
+    message: Annotated[str, Meta(min_length=1, max_length=32768)]
 
     TYPE: ClassVar[str] = 'normal'
     DIRECTION: ClassVar[str] = 'server-to-client'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/normal.to-client.json'
+    SCHEMA_DIGEST: ClassVar[str] = '114c92ad7c7e0f038ed5747e79ea555e31c70f72af082b4a826b562e6165b7d6'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> NormalToClient:
@@ -86,21 +87,21 @@ class NormalToClient:
         o['message'] = self.message
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NormalToServer:
+class NormalToServer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     "normal (client to server): A chat message a client sends to the server for one recipient, routing key 'server'. The server trusts none of from, destination: it fills them from its own registry."
 
-    type: str = 'normal'
-    from_: str
-    user_id: str
-    destination: str
-    destination_id: int
-    created_at: int | str
-    message: str
+    type: Literal['normal'] = 'normal'
+    from_: Annotated[str, Meta(min_length=1, max_length=64)] = msgspec.field(name='from')
+    user_id: Annotated[str, Meta(min_length=32, max_length=32)]
+    destination: Annotated[str, Meta(min_length=1, max_length=64)]
+    destination_id: Annotated[int, Meta(ge=1, le=2147483647)]
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
+    message: Annotated[str, Meta(min_length=1, max_length=32768)]
 
     TYPE: ClassVar[str] = 'normal'
     DIRECTION: ClassVar[str] = 'client-to-server'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/normal.to-server.json'
+    SCHEMA_DIGEST: ClassVar[str] = '02fed7fac67234f2b7c9c6a1b99ba12e751f986e5a53eeb796cfbaa4439d897a'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> NormalToServer:
@@ -117,19 +118,19 @@ class NormalToServer:
         o['message'] = self.message
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Offline:
+class Offline(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     "offline: A client leaves, routing key 'system' (servers also accept 'server')."
 
-    type: str = 'offline'
-    from_: str
-    user_id: str
-    created_at: int | str
-    message: str
+    type: Literal['offline'] = 'offline'
+    from_: Annotated[str, Meta(min_length=1, max_length=64)] = msgspec.field(name='from')
+    user_id: Annotated[str, Meta(min_length=32, max_length=32)]
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
+    message: Annotated[str, Meta(max_length=0)]
 
     TYPE: ClassVar[str] = 'offline'
     DIRECTION: ClassVar[str] = 'client-to-server'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/offline.json'
+    SCHEMA_DIGEST: ClassVar[str] = 'cd08a292a1747b822a9d07892c7c59395b5df7478e7f89101a1939ffc299cd4b'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> Offline:
@@ -144,12 +145,11 @@ class Offline:
         o['message'] = self.message
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class KeyHolder:
+class KeyHolder(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     'KeyHolder: An object that carries one public key, spelled either prublic_key (the seed document) or public_key (the 2014 code), never both.'
 
-    prublic_key: str | None = None
-    public_key: str | None = None
+    prublic_key: Annotated[str, Meta(max_length=4096)] | None = None
+    public_key: Annotated[str, Meta(max_length=4096)] | None = None
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> KeyHolder:
@@ -163,19 +163,19 @@ class KeyHolder:
             o['public_key'] = self.public_key
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Online:
+class Online(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     "online: A client announces itself and its public key, routing key 'system' (servers also accept 'server'). The client MUST have bound its queue before it sends this."
 
-    type: str = 'online'
-    from_: str
-    user_id: str
-    created_at: int | str
+    type: Literal['online'] = 'online'
+    from_: Annotated[str, Meta(min_length=1, max_length=64)] = msgspec.field(name='from')
+    user_id: Annotated[str, Meta(min_length=32, max_length=32)]
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
     message: KeyHolder
 
     TYPE: ClassVar[str] = 'online'
     DIRECTION: ClassVar[str] = 'client-to-server'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/online.json'
+    SCHEMA_DIGEST: ClassVar[str] = 'b0677e5cd9249a83705b317c87aa4d8c84a10cfc93707f9631dc60af41d6ed77'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> Online:
@@ -190,19 +190,19 @@ class Online:
         o['message'] = self.message._to_json()
         return o
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SelfOffline:
+class SelfOffline(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, gc=False):
     'self_offline: A client tells its own consumer to stop, routing key = its own user_id. It never goes to the server.'
 
-    type: str = 'self_offline'
-    from_: str
-    user_id: str
-    created_at: int | str
-    message: str
+    type: Literal['self_offline'] = 'self_offline'
+    from_: Annotated[str, Meta(min_length=1, max_length=64)] = msgspec.field(name='from')
+    user_id: Annotated[str, Meta(min_length=32, max_length=32)]
+    created_at: Annotated[int, Meta(ge=0, le=9007199254740991)] | Annotated[str, Meta(min_length=1, max_length=16)]
+    message: Annotated[str, Meta(max_length=0)]
 
     TYPE: ClassVar[str] = 'self_offline'
     DIRECTION: ClassVar[str] = 'client-to-itself'
     SCHEMA_ID: ClassVar[str] = 'https://implus.invalid/schemas/v1/self_offline.json'
+    SCHEMA_DIGEST: ClassVar[str] = '204dccd51ae867e9a535239228a3178706fcd72fb02760980cf6c50d0051009a'
 
     @classmethod
     def _from_json(cls, o: dict[str, Any]) -> SelfOffline:
