@@ -79,11 +79,22 @@ class Codec:
     # -- validation ----------------------------------------------------------------------
     def validate(self, obj: Any, *, strict: bool = False, direction: str | None = None) -> list[Issue]:
         """Every problem with a decoded JSON value, most relevant first; [] when it is valid."""
+        return self._choose(obj, direction, strict)[1]
+
+    def _choose(self, obj: Any, direction: str | None, strict: bool) -> tuple[MessageSpec | None, list[Issue]]:
+        """The schema a value is checked against and its issues. Without a direction, a type that goes
+        both ways (normal) is checked against the likelier schema first, then any other that accepts it:
+        a chat message with an unknown extra field such as from_id is still a valid chat message (MSG-12)."""
         spec, problem = self.spec_for(obj, direction)
         if problem is not None:
-            return [problem]
+            return None, [problem]
         assert spec is not None
-        return self.validate_against(spec, obj, strict=strict)
+        issues = self.validate_against(spec, obj, strict=strict)
+        if issues and direction is None:
+            for other in self.schemas.candidates(spec.type):
+                if other is not spec and not self.validate_against(other, obj, strict=strict):
+                    return other, []
+        return spec, issues
 
     def validate_against(self, spec: MessageSpec, obj: Any, *, strict: bool = False) -> list[Issue]:
         """Every problem of a JSON value checked against one given schema (its type field included)."""
@@ -109,10 +120,9 @@ class Codec:
         self, obj: Any, *, strict: bool = False, direction: str | None = None, body_size: int | None = None
     ) -> Message:
         """The typed message for an already-parsed JSON value."""
-        issues = self.validate(obj, strict=strict, direction=direction)
+        spec, issues = self._choose(obj, direction, strict)
         if issues:
             raise ProtocolError(issues)
-        spec, _ = self.spec_for(obj, direction)
         assert spec is not None
         if body_size is not None and body_size > spec.max_body_bytes:
             raise ProtocolError([Issue((), (), "MSG-1", f"a {spec.type} body is at most {spec.max_body_bytes} bytes, this one is {body_size}")])

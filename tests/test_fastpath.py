@@ -10,6 +10,8 @@ import re
 
 import msgspec
 import pytest
+
+from implus_proto import messages as proto_messages
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -239,7 +241,6 @@ REJECTED = {  # invalid bodies: the fast path must not take them (the reference 
     "entry with null key": _edited("ClientList", lambda o: o["message"][0].update(public_key=None)),
     "duplicate ids": _edited("ClientList", lambda o: o["message"][1].update(id=1)),
     "id 0": _edited("ClientList", lambda o: o["message"][1].update(id=0)),
-    "to-client user_id not empty": dict(NTC, user_id="4b3f76fb2c96495cbc365cd005c147d6"),
     "to-client user_id missing": {k: v for k, v in NTC.items() if k != "user_id"},
     "type missing": {k: v for k, v in _example("Offline").items() if k != "type"},
 }
@@ -261,6 +262,18 @@ def test_rejected_by_both(name):
         assert reference(body) is None
         assert FAST.decode(body) is None
         same(body)
+
+
+def test_forward_with_a_user_id_is_refused_as_a_forward():
+    """FWD-3: a forward's user_id is "". Without a direction the same body is a valid chat message
+    to the server (from_id is then an unknown field, MSG-12), so both paths accept it as that."""
+    body = _canon(dict(NTC, user_id="4b3f76fb2c96495cbc365cd005c147d6"))
+    assert FAST.decode(body, "server-to-client") is None
+    with pytest.raises(ProtocolError) as err:
+        CODEC.decode(body, direction="server-to-client")
+    assert err.value.issues[0].requirement == "FWD-3"
+    assert isinstance(CODEC.decode(body), proto_messages.NormalToServer)
+    same(body)
 
 
 def _dup_instead_of(obj: dict, missing: str, dup: str) -> bytes:
