@@ -1,0 +1,110 @@
+"""The suite's side of the broker: one pika connection, one channel, one consumer per simulated
+client queue (user_q<user_id> bound to <user_id>). Single-threaded: pika's BlockingConnection
+is not thread-safe, so everything runs on the caller's thread and deliveries are collected by
+pumping the connection while waiting."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pika
+import pika.exceptions
+
+JSON = "application/json"
+PERSISTENT = 2
+
+
+@dataclass
+class Delivery:
+    user_id: str  # whose queue it arrived in
+    routing_key: str
+    body: bytes
+    content_type: str | None
+    delivery_mode: int | None
+    at: float
+
+
+class Bus:
+    def __init__(self, amqp_url: str, exchange: str) -> None:
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        params = pika.URLParameters(amqp_url)
+        params.heartbeat = 60
+        self.connection = pika.BlockingConnection(params)
+        self.channel = self.connection.channel()
+        self.inbox: dict[str, list[Delivery]] = {}
+        self._tags: dict[str, str] = {}
+
+    def declare_exchange(self) -> None:
+        """Declare the exchange as the spec says (TOP-1); raises if it exists with another type."""
+        self.channel.exchange_declare(self.exchange, exchange_type="direct", durable=True)
+
+    @staticmethod
+    def queue_name(user_id: str) -> str:
+        return f"user_q{user_id}"
+
+    def open_queue(self, user_id: str) -> None:
+        q = self.queue_name(user_id)
+        self.channel.queue_declare(q, durable=True)
+        self.channel.queue_bind(q, self.exchange, routing_key=user_id)
+        self.inbox.setdefault(user_id, [])
+
+        def on_message(ch, method, props, body, _uid=user_id):
+            self.inbox[_uid].append(Delivery(_uid, method.routing_key, body, props.content_type,
+                                             props.delivery_mode, time.monotonic()))
+
+        self._tags[user_id] = self.channel.basic_consume(q, on_message_callback=on_message, auto_ack=True)
+
+    def close_queue(self, user_id: str) -> None:
+        tag = self._tags.pop(user_id, None)
+        if tag is not None:
+            self.channel.basic_cancel(tag)
+        self.channel.queue_delete(self.queue_name(user_id))
+        self.inbox.pop(user_id, None)
+
+    def publish(self, routing_key: str, body: bytes, *, content_type: str | None = JSON) -> None:
+        self.channel.basic_publish(
+            self.exchange, routing_key, body,
+            properties=pika.BasicProperties(content_type=content_type, delivery_mode=PERSISTENT),
+        )
+
+    def pump(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while True:
+            left = end - time.monotonic()
+            self.connection.process_data_events(time_limit=max(0.0, min(left, 0.02)))
+            if left <= 0:
+                return
+
+    def wait(self, done: Callable[[], bool], timeout: float) -> bool:
+        """Pump until done() holds or timeout seconds pass; True if done."""
+        end = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() >= end:
+                return False
+            self.connection.process_data_events(time_limit=0.01)
+        return True
+
+    def take(self, user_id: str) -> list[Delivery]:
+        got = self.inbox.get(user_id, [])
+        self.inbox[user_id] = []
+        return got
+
+    def take_all(self) -> list[Delivery]:
+        out: list[Delivery] = []
+        for uid in list(self.inbox):
+            out.extend(self.take(uid))
+        return out
+
+    def close(self) -> None:
+        for uid in list(self._tags):
+            try:
+                self.close_queue(uid)
+            except pika.exceptions.AMQPError:
+                pass
+        try:
+            if self.connection.is_open:
+                self.connection.close()
+        except pika.exceptions.AMQPError:
+            pass
