@@ -36,6 +36,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from implus_proto import Issue, ProtocolError, default_codec, default_schemas
 from implus_proto.schemaset import MessageSpec
+from implus_proto.errors import short
 
 PROG = "implus-validate"
 USER_ID_KEY = "<user_id>"  # how x-implus.routing_keys writes "the client's own user_id"
@@ -195,7 +196,8 @@ def format_issue(issue: Issue) -> str:
 
 
 def format_invalid(result: Result) -> str:
-    lines = [f"{result.source}:{result.line}: invalid {result.type or '?'}"]
+    shown = short(result.type, 40) if result.type is not None and not result.type.isprintable() else (result.type or "?")
+    lines = [f"{result.source}:{result.line}: invalid {shown}"]
     lines += [format_issue(issue) for issue in result.issues]
     return "\n".join(lines) + "\n"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from functools import lru_cache
+from itertools import islice
 from typing import Any, Iterable, Mapping, Union
 
 from jsonschema.exceptions import ValidationError, relevance
@@ -15,6 +16,8 @@ from . import messages
 from .errors import Issue, ProtocolError, short
 from .schemaset import MessageSpec, SchemaSet, default_schemas
 from .strictjson import check_tree, parse
+
+MAX_ISSUES = 50  # the most issues one report lists
 
 Message = Union[
     messages.NormalToServer,
@@ -99,7 +102,9 @@ class Codec:
     def validate_against(self, spec: MessageSpec, obj: Any, *, strict: bool = False) -> list[Issue]:
         """Every problem of a JSON value checked against one given schema (its type field included)."""
         validator = spec.strict_validator if strict else spec.validator
-        errors = sorted(validator.iter_errors(obj), key=relevance, reverse=True)
+        # a hostile 4 MB client_list can hold hundreds of thousands of bad entries: report the first
+        # MAX_ISSUES (python-jsonschema yields lazily, and checks maxItems before the items)
+        errors = sorted(islice(validator.iter_errors(obj), MAX_ISSUES), key=relevance, reverse=True)
         if errors:
             return [self._issue(spec, e) for e in errors]
         return self._semantic(spec, obj)

@@ -41,6 +41,9 @@ def load_public_key(pem: str) -> rsa.PublicKey:
         raise CryptoError(f"not a PKCS#1 PEM RSA public key: {exc}", "MSG-7") from None
     except Exception as exc:  # pyasn1 raises its own error types on malformed DER
         raise CryptoError(f"not a PKCS#1 PEM RSA public key: {type(exc).__name__}", "MSG-7") from None
+    if not (3 <= key.e < key.n and key.e % 2 == 1 and key.n % 2 == 1):
+        # e = 1 would send the plaintext as it is; an even or out-of-range e or n is no RSA key
+        raise CryptoError(f"not a usable RSA public key: exponent {key.e if key.e < 2**64 else 'too large'}", "MSG-7")
     bits = key.n.bit_length()
     if bits < MIN_KEY_BITS:
         raise CryptoError(f"RSA key has {bits} bits; at least {MIN_KEY_BITS} are required", "ENC-3")

@@ -42,7 +42,9 @@ PRESENCE_KEY = _routing_key(proto.Online)  # 'system'
 CHAT_KEY = _routing_key(proto.NormalToServer)  # 'server'
 QUEUE_PREFIX = "user_q"  # TOP-4: a client's queue is user_q<user_id>, bound to <user_id>
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# control characters, and the invisible format characters that reorder or break a terminal line
+# (bidi overrides and isolates, line and paragraph separators): shown escaped, never raw
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def printable(text: str) -> str:
@@ -130,6 +132,7 @@ class Session:
         self.on_warning = on_warning or (lambda text: None)
         self.peers: dict[int, Peer] = {}
         self.own_id: int | None = None
+        self._copies_warned: list[int] = []
         self.lists_seen = 0
         self.connection: pika.BlockingConnection | None = None
         self.channel: Any = None  # consumes the client's queue
@@ -273,9 +276,15 @@ class Session:
         return found
 
     def find(self, name: str) -> Peer | None:
-        """The online user with this name; if several, the one with the highest id."""
-        named = [p for p in self.peers.values() if p.name == name]
-        return max(named, key=lambda p: p.id) if named else None
+        """The online user with this name; ClientError if several share it (names are not unique,
+        MSG-4, and prove nothing: picking one would let anyone take a name and read what was meant
+        for another)."""
+        named = sorted((p for p in self.peers.values() if p.name == name and p.id != self.own_id), key=lambda p: p.id)
+        if len(named) > 1:
+            ids = ", ".join(str(p.id) for p in named)
+            raise ClientError(f"several online users are named {name!r} (ids {ids}); nothing was sent: "
+                              "write to one by id in the interactive mode")
+        return named[0] if named else None
 
     def send(self, peer_id: int, text: str) -> Peer:
         """Encrypt text for a listed user and hand it to the server (NRM-1, ENC-1)."""
@@ -391,10 +400,17 @@ class Session:
 
     def _on_client_list(self, msg: proto.ClientList) -> None:
         peers = {e.id: Peer(e.id, e.user_name, proto.key_of(e)) for e in msg.message}
-        own = [p.id for p in peers.values() if _same_key(p.key, self.public_key)]
+        own = sorted(p.id for p in peers.values() if _same_key(p.key, self.public_key))
         old = self.peers
         self.peers = peers
-        own_id = max(own) if own else None
+        # Keys are public: another client can go online with a copy of ours. Keep the id we had; a
+        # newcomer's first entry with our key is ours (a copy can only follow it), and say so.
+        own_id = self.own_id if self.own_id in own else (own[0] if own else None)
+        copies = [i for i in own if i != own_id]
+        if copies and copies != self._copies_warned:
+            self.on_warning(f"other clients (ids {', '.join(map(str, copies))}) use this client's public key; "
+                            "messages they send in its name are not from it")
+        self._copies_warned = copies
         if own_id is not None and own_id != self.own_id:
             log.info("listed as id %d", own_id)
         self.own_id = own_id

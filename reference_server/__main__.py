@@ -6,7 +6,9 @@ import logging
 import signal
 import sys
 
-from .server import DEFAULT_AMQP_URL, DEFAULT_EXCHANGE, DEFAULT_REDIS_URL, ReferenceServer, ServerConfig, StartupError
+from .server import (
+    DEFAULT_AMQP_URL, DEFAULT_EXCHANGE, DEFAULT_REDIS_URL, MAX_CLIENTS, ReferenceServer, ServerConfig, StartupError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,20 +22,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", default=env.exchange, help=f"exchange name (env IMPLUS_EXCHANGE; default {DEFAULT_EXCHANGE})")
     p.add_argument("--queue", default=None, help="the server's own queue (default implus.server.<exchange>)")
     p.add_argument("--reset-presence", action="store_true", help="forget who was online before this start (ids are still never reused)")
+    p.add_argument("--max-clients", type=int, default=MAX_CLIENTS,
+                   help="refuse new clients beyond this many (default and most: %(default)s, what one client_list holds)")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     return p
 
 
 def main(argv: list[str] | None = None, server_class: type[ReferenceServer] = ReferenceServer) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not 1 <= args.max_clients <= MAX_CLIENTS:
+        parser.error(f"--max-clients must be between 1 and {MAX_CLIENTS}")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s implus-server %(levelname)s %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("pika").setLevel(logging.WARNING)
+    # pika warns of every returned (unroutable) message; the server logs what it does about it
+    logging.getLogger("pika.adapters.blocking_connection").setLevel(logging.ERROR)
     config = ServerConfig(amqp_url=args.amqp_url, redis_url=args.redis_url, exchange=args.exchange,
-                          queue=args.queue, reset_presence=args.reset_presence)
+                          queue=args.queue, reset_presence=args.reset_presence,
+                          max_clients=args.max_clients)
     try:
         server = server_class(config)
         server.connect()

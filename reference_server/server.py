@@ -14,9 +14,9 @@ import pika
 import pika.exceptions
 import redis
 
-from implus_proto import Codec, NormalToServer, Offline, Online, ProtocolError, default_codec
+from implus_proto import Codec, NormalToServer, Offline, Online, ProtocolError, default_codec, default_schemas
 from implus_proto.messages import ClientList, NormalToClient
-from implus_proto.presence import Registered, client_list_for, forward, registered_from_online
+from implus_proto.presence import Registered, client_list_for, forward, registered_from_online, routing_key_allowed
 
 from .store import PresenceStore
 
@@ -28,6 +28,8 @@ DEFAULT_EXCHANGE = "CJYFFFIM"
 CLIENT_ROUTING_KEYS = ("server", "system")
 JSON = "application/json"
 PERSISTENT = 2
+# the most entries one client_list may hold, from the schema (MSG-11)
+MAX_CLIENTS = int(default_schemas().by_class["ClientList"].schema["properties"]["message"]["maxItems"])
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class ServerConfig:
     queue: str | None = None  # default: implus.server.<exchange>
     reset_presence: bool = False
     prefetch: int = 64
+    max_clients: int = MAX_CLIENTS
 
     @property
     def queue_name(self) -> str:
@@ -73,6 +76,11 @@ class ReferenceServer:
         except ProtocolError as exc:
             log.warning("rejected a %d-byte message on routing key %r: %s", len(body), routing_key, _issues(exc))
             return
+        if not routing_key_allowed(message, routing_key):
+            log.warning("rejected a %s message on routing key %r: it goes on %s [%s]", message.TYPE, routing_key,
+                        " or ".join(repr(k) for k in self.codec.spec_of_class[type(message)].routing_keys),
+                        "TOP-2" if isinstance(message, NormalToServer) else "TOP-3")
+            return
         if isinstance(message, Online):
             self.on_online(message)
         elif isinstance(message, Offline):
@@ -83,7 +91,19 @@ class ReferenceServer:
             log.warning("ignored a %s message on routing key %r: not for the server", type(message).__name__, routing_key)
 
     def on_online(self, msg: Online) -> None:
+        known = self.store.get(msg.user_id) is not None
+        if not known and self.store.count() >= self.config.max_clients:
+            log.warning("refused the online of %r: %d clients are online, the most this server takes [PRES-8]",
+                        msg.from_, self.config.max_clients)
+            return
         rec, new = self.store.register(*self._identity(msg))
+        try:  # the list must still fit one client_list body, or nobody would get one again
+            self.codec.encode(self.make_client_list(rec, self.store.all(), self.now()))
+        except ProtocolError as exc:
+            if new:
+                self.store.unregister(rec.user_id)
+            log.warning("refused the online of %r: the client list would break its limits (%s) [PRES-8]", rec.name, exc)
+            return
         if new:
             log.info("online: %r is id %d", rec.name, rec.id)
         else:
@@ -107,15 +127,30 @@ class ReferenceServer:
         if recipient is None:
             log.warning("not forwarded: %r (id %d) wrote to id %d, which is not online", sender.name, sender.id, msg.destination_id)
             return
-        self.publish(recipient.user_id, self.make_forward(msg, sender, recipient))
-        log.info("forwarded a message from id %d to id %d", sender.id, recipient.id)
+        if self.publish(recipient.user_id, self.make_forward(msg, sender, recipient)) is not False:
+            log.info("forwarded a message from id %d to id %d", sender.id, recipient.id)
+        else:
+            log.warning("not forwarded: id %d has no queue bound to its routing key", recipient.id)
+            self.drop_unreachable([recipient])
 
     def broadcast_client_list(self, exclude: str | None) -> None:
         online = self.store.all()
         now = self.now()
+        unreachable = []
         for recipient in online:
             if recipient.user_id != exclude:
-                self.publish(recipient.user_id, self.make_client_list(recipient, online, now))
+                # `is False`: a subclass's publish may return None, which says nothing about routing
+                if self.publish(recipient.user_id, self.make_client_list(recipient, online, now)) is False:
+                    unreachable.append(recipient)
+        self.drop_unreachable(unreachable)
+
+    def drop_unreachable(self, clients: list[Registered]) -> None:
+        """Clients whose routing key has no queue cannot be online (TOP-4): forget them, tell the rest (PRES-7)."""
+        gone = [c for c in clients if self.store.unregister(c.user_id) is not None]
+        for c in gone:
+            log.warning("dropped %r (id %d): no queue is bound to its routing key [PRES-7]", c.name, c.id)
+        if gone:
+            self.broadcast_client_list(exclude=None)
 
     def make_client_list(self, recipient: Registered, online: list[Registered], now: int) -> ClientList:
         return client_list_for(recipient, online, now)
@@ -131,10 +166,11 @@ class ReferenceServer:
         return int(time.time())
 
     # -- transport -----------------------------------------------------------------------
-    def publish(self, routing_key: str, message) -> None:
-        self.publish_raw(routing_key, self.codec.encode(message))
+    def publish(self, routing_key: str, message) -> bool:
+        """Publish one message; False if no queue is bound to the routing key."""
+        return self.publish_raw(routing_key, self.codec.encode(message))
 
-    def publish_raw(self, routing_key: str, body: bytes) -> None:
+    def publish_raw(self, routing_key: str, body: bytes) -> bool:
         assert self.channel is not None
         try:
             self.channel.basic_publish(
@@ -145,7 +181,8 @@ class ReferenceServer:
                 mandatory=True,
             )
         except pika.exceptions.UnroutableError:
-            log.warning("a client has no queue bound to its routing key; a %d-byte message was dropped", len(body))
+            return False
+        return True
 
     def connect(self) -> None:
         try:
@@ -156,7 +193,12 @@ class ReferenceServer:
         except (pika.exceptions.AMQPError, ValueError) as exc:
             raise StartupError(f"cannot reach RabbitMQ at {_redact(self.config.amqp_url)}: {exc!r}") from None
         channel = self.connection.channel()
-        channel.exchange_declare(self.config.exchange, exchange_type="direct", durable=True)
+        try:
+            channel.exchange_declare(self.config.exchange, exchange_type="direct", durable=True)
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            self.connection.close()
+            raise StartupError(f"cannot use exchange {self.config.exchange!r}: {exc.reply_text} "
+                               "(IMPlus needs a durable direct exchange; pick another --exchange)") from None
         channel.queue_declare(self.config.queue_name, durable=True)
         for key in CLIENT_ROUTING_KEYS:
             channel.queue_bind(self.config.queue_name, self.config.exchange, routing_key=key)

@@ -43,7 +43,10 @@ class PresenceStore:
         current = self.get(user_id)
         if current is not None:
             rec = Registered(id=current.id, user_id=user_id, name=name, public_key=public_key, key_field=key_field)
-            self.redis.hset(self.clients_key, user_id, self._dump(rec))
+            pipe = self.redis.pipeline()  # MULTI/EXEC; also repairs an index write a failure cut short
+            pipe.hset(self.clients_key, user_id, self._dump(rec))
+            pipe.hset(self.ids_key, str(rec.id), user_id)
+            pipe.execute()
             return rec, False
         rec = Registered(id=self.allocate_id(), user_id=user_id, name=name, public_key=public_key, key_field=key_field)
         if not self.redis.hsetnx(self.clients_key, user_id, self._dump(rec)):
@@ -59,6 +62,9 @@ class PresenceStore:
             pipe.hdel(self.ids_key, str(rec.id))
             pipe.execute()
         return rec
+
+    def count(self) -> int:
+        return int(self.redis.hlen(self.clients_key))
 
     def get(self, user_id: str) -> Registered | None:
         raw = self.redis.hget(self.clients_key, user_id)

@@ -228,17 +228,43 @@ def test_one_shot_to_missing_user(server, exchange):
     assert _eventually(lambda: "offline: 'alice'" in server.log())
 
 
-def test_one_shot_picks_highest_id_among_same_names(server, exchange, clients):
+def test_one_shot_refuses_an_ambiguous_name(server, exchange, clients):
+    """Names are not unique (MSG-4) and prove nothing: with two users named bob, --to bob sends
+    nothing and says which ids share the name, rather than pick one (an impostor could be either)."""
     first = clients(exchange, "--name", "bob", "--listen", "--timeout", str(WAIT), "-v")
     first.wait_err("online as bob")
     assert _eventually(lambda: "online: 'bob' is id 1" in server.log())
-    second = clients(exchange, "--name", "bob", "--listen", "--count", "1", "--timeout", str(WAIT))
+    second = clients(exchange, "--name", "bob", "--listen", "--timeout", str(WAIT), "-v")
+    second.wait_err("online as bob")
     assert _eventually(lambda: "online: 'bob' is id 2" in server.log())
-    assert send(exchange, "alice", "bob", "to the newest").returncode == 0
-    assert second.finish() == 0
-    assert second.out == ["from alice: to the newest"]
+    sent = send(exchange, "alice", "bob", "for which bob?")
+    assert sent.returncode == 1
+    assert "several online users are named 'bob' (ids 1, 2)" in sent.stderr and "nothing was sent" in sent.stderr
+    assert "forwarded" not in server.log()
     first.stop()
-    assert first.out == []
+    second.stop()
+    assert first.out == [] and second.out == []
+
+
+def test_a_copy_of_the_own_key_does_not_change_the_own_id(server, exchange, clients):
+    """Keys are public: an impostor going online with a copy of bob's key is not taken for bob."""
+    uid = uuid.uuid4().hex
+    bob = clients(exchange, "--name", "bob", "--user-id", uid, "--listen", "--timeout", str(WAIT), "-v")
+    bob.wait_err("listed as id 1")
+    spy = Peer(exchange)
+    try:
+        spy.publish("system", {"type": "online", "from": "spy", "user_id": spy.user_id, "created_at": 1,
+                               "message": {"prublic_key": p.public_key_pem(p.generate_keypair()[0])}})
+        body = spy.receive_json(WAIT)
+        bob_key = next(p.key_of(e) for e in p.default_codec().from_obj(body).message if e.user_name == "bob")
+        spy.publish("system", {"type": "online", "from": "impostor", "user_id": spy.user_id, "created_at": 1,
+                               "message": {"prublic_key": bob_key}})
+        bob.wait_err("use this client's public key")
+    finally:
+        spy.publish("system", {"type": "offline", "from": "x", "user_id": spy.user_id, "created_at": 1, "message": ""})
+        spy.close()
+    bob.stop()
+    assert not any("listed as id 2" in line for line in bob.err), "\n".join(bob.err)
 
 
 def test_no_server_answered():
@@ -501,3 +527,13 @@ def test_lost_broker_connection_is_one_clear_line(server, exchange, clients, mod
         conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
         conn.channel().queue_delete(queue)
         conn.close()
+
+
+def test_invisible_line_breaking_characters_are_shown_escaped():
+    """Bidi overrides and line separators in names or texts cannot reorder or split a terminal line."""
+    from reference_client.session import printable
+
+    for ch in ("\u202e", "\u2066", "\u2028", "\x1b", "\n"):
+        shown = printable(f"from{ch}bob")
+        assert ch not in shown and shown.startswith("from\\") and shown.endswith("bob")
+    assert printable("ünïcødé ✓") == "ünïcødé ✓"

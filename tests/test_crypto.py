@@ -244,3 +244,15 @@ def test_2048_bit_key_works(pair2048):
     # a 1024-bit private key cannot read it
     with pytest.raises(p.CryptoError):
         p.decrypt(p.encrypt("hi", pub), key_pool()[0][1])
+
+
+@pytest.mark.parametrize("e", [1, 0, 2, 65536])
+def test_degenerate_public_exponents_are_refused(e):
+    """e = 1 sends the plaintext as it is; e = 0 or an even e is no RSA key (MSG-7)."""
+    pub, _ = p.generate_keypair()
+    bad = rsa.PublicKey(pub.n, e).save_pkcs1("PEM").decode("ascii")
+    with pytest.raises(p.CryptoError) as err:
+        p.load_public_key(bad)
+    assert err.value.requirement == "MSG-7"
+    assert p.validate({"type": "online", "from": "x", "user_id": "a" * 32, "created_at": 1,
+                       "message": {"prublic_key": bad}})[0].requirement == "MSG-7"

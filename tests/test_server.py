@@ -188,3 +188,116 @@ def test_two_exchanges_do_not_share_presence(server, peers, exchange):
     finally:
         other.stop()
         cleanup_exchange(other_name)
+
+
+def test_chat_on_the_presence_key_is_refused(server, peers):
+    """TOP-2 / ROB-1: a normal arriving on `system` is refused and logged, not forwarded."""
+    alice, bob = peers(), peers()
+    alice.publish("system", online(alice, "alice", 0))
+    alice.receive_json()
+    bob.publish("system", online(bob, "bob", 1))
+    ids = listed(bob.receive_json())
+    alice.drain()
+    alice.publish("system", chat(alice, "alice", ids["bob"], "wrong key", key=1))
+    alice.publish("server", chat(alice, "alice", ids["bob"], "right key", key=1))
+    got = bob.receive_json()
+    assert p.decrypt(got["message"], KEYS[1][1]) == "right key"
+    assert bob.drain() == []
+    assert "rejected a normal message on routing key 'system'" in server.log() and "[TOP-2]" in server.log()
+
+
+def test_clients_without_a_queue_are_dropped(server, peers, exchange):
+    """PRES-7: an online with no queue bound behind it does not stay in the list."""
+    alice = peers()
+    alice.publish("system", online(alice, "alice", 0))
+    assert listed(alice.receive_json()) == {"alice": 1}
+    ghost_id = "f" * 32
+    alice.publish("system", {"type": "online", "from": "ghost", "user_id": ghost_id, "created_at": 1,
+                             "message": {"prublic_key": p.public_key_pem(KEYS[1][0])}})
+    assert listed(alice.receive_json()) == {"alice": 1, "ghost": 2}
+    assert listed(alice.receive_json()) == {"alice": 1}, "the ghost must be announced gone"
+    assert "dropped 'ghost' (id 2): no queue is bound" in server.log()
+
+
+def test_online_beyond_capacity_is_refused_and_the_rest_served(exchange, peers):
+    """PRES-8: a server refuses a newcomer it cannot list, and goes on serving those online."""
+    srv = ServerProcess(exchange, extra=["--max-clients", "2"]).wait_ready()
+    try:
+        a, b, c = peers(), peers(), peers()
+        for peer, name in ((a, "a"), (b, "b")):
+            peer.publish("system", online(peer, name, 0))
+            peer.receive_json()
+        a.drain()
+        c.publish("system", online(c, "c", 2))
+        assert c.drain(1.0) == [] and a.drain() == []
+        assert "refused the online of 'c'" in srv.log() and "[PRES-8]" in srv.log()
+        b.publish("system", online(b, "b", 1))  # a repeated online is not a newcomer
+        assert listed(a.receive_json()) == {"a": 1, "b": 2}
+        b.publish("system", offline(b, "b"))
+        assert listed(a.receive_json()) == {"a": 1}
+        c.publish("system", online(c, "c", 2))  # room again
+        assert listed(c.receive_json()) == {"a": 1, "c": 3}  # refused before an id was given
+    finally:
+        srv.stop()
+
+
+def test_online_that_would_overflow_the_list_body_is_refused(exchange, tmp_path, peers):
+    """PRES-8 by size: with client_list bodies limited (a copy of the schemas), the newcomer is refused."""
+    import json as _json
+    import shutil
+
+    from implus_proto import Codec, SchemaSet
+    from reference_server.server import ReferenceServer, ServerConfig
+    from tests.wire import AMQP_URL, REDIS_URL
+
+    shutil.copytree(p.default_schemas().directory, tmp_path / "schemas", ignore=shutil.ignore_patterns("vectors"))
+    path = tmp_path / "schemas" / "client_list.json"
+    doc = _json.loads(path.read_text())
+    doc["x-implus"]["max_body_bytes"] = 500  # room for one entry with a 1024-bit key (~330 bytes), not two
+    path.write_text(_json.dumps(doc))
+    srv = ReferenceServer(ServerConfig(amqp_url=AMQP_URL, redis_url=REDIS_URL, exchange=exchange),
+                          codec=Codec(SchemaSet(tmp_path / "schemas")))
+    srv.connect()
+    try:
+        a, b = peers(), peers()
+        srv.handle("system", _json.dumps(online(a, "a", 0)).encode())
+        assert listed(a.receive_json()) == {"a": 1}
+        srv.handle("system", _json.dumps(online(b, "b", 1)).encode())
+        assert b.drain(0.5) == [] and a.drain() == []
+        assert srv.store.get(b.user_id) is None and srv.store.get(a.user_id) is not None
+    finally:
+        srv._close()
+
+
+def test_repeated_online_repairs_a_half_written_registration(server, peers, exchange):
+    """A registration whose id index was lost (a Redis failure between two writes) is repaired by the
+    next online of that client, so a listed client is always addressable (FWD-1)."""
+    import redis as _redis
+
+    from tests.wire import REDIS_URL
+
+    alice, bob = peers(), peers()
+    alice.publish("system", online(alice, "alice", 0))
+    alice.receive_json()
+    bob.publish("system", online(bob, "bob", 1))
+    ids = listed(bob.receive_json())
+    alice.drain()
+    _redis.Redis.from_url(REDIS_URL).hdel(f"implus:{exchange}:ids", str(ids["bob"]))
+    bob.publish("system", online(bob, "bob", 1))
+    bob.receive_json()
+    alice.drain()
+    alice.publish("server", chat(alice, "alice", ids["bob"], "reachable", key=1))
+    assert p.decrypt(bob.receive_json()["message"], KEYS[1][1]) == "reachable"
+
+
+def test_exchange_of_the_wrong_type_is_a_clear_error(exchange):
+    import pika
+
+    from tests.wire import AMQP_URL
+
+    conn = pika.BlockingConnection(pika.URLParameters(AMQP_URL))
+    conn.channel().exchange_declare(exchange, exchange_type="fanout", durable=True)
+    conn.close()
+    proc = ServerProcess(exchange)
+    assert proc.proc.wait(30) == 1
+    assert "cannot use exchange" in proc.log() and "Traceback" not in proc.log()

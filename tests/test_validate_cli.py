@@ -387,3 +387,11 @@ def test_live_missing_exchange_is_a_clear_usage_error():
     proc = cli("--live", "--amqp-url", AMQP_URL, "--exchange", name, "--duration", "1")
     assert proc.returncode == 2
     assert f"exchange {name!r} does not exist" in proc.stderr.decode()
+
+
+def test_control_characters_of_a_type_are_not_written_raw():
+    """A hostile type value must not reach the terminal as escape codes (the header line shows its repr)."""
+    out = subprocess.run([sys.executable, "-m", "conformance.validate", "-"], input=b'{"type":"x\\u001b[31m"}\n',
+                         capture_output=True, cwd=ROOT)
+    assert out.returncode == 1
+    assert b"\x1b" not in out.stdout and b"\\x1b" in out.stdout
