@@ -32,6 +32,10 @@ for _ in $(seq 1 100); do grep -q "serving exchange" "$LOG/server.log" && break;
 grep -q "serving exchange" "$LOG/server.log" || { cat "$LOG/server.log"; echo "demo: the server did not start" >&2; exit 1; }
 sed 's/^/  server: /' "$LOG/server.log"
 
+python scripts/demo_tap.py "$EXCHANGE" >"$LOG/tap.out" 2>&1 &
+TAP_PID=$!
+for _ in $(seq 1 100); do grep -q "^ready$" "$LOG/tap.out" && break; sleep 0.1; done
+
 step "bob goes online and listens for one message"
 implus-client --name bob --exchange "$EXCHANGE" --listen --count 1 --timeout 30 >"$LOG/bob.out" 2>"$LOG/bob.err" &
 BOB_PID=$!
@@ -40,6 +44,9 @@ step "alice sends bob an end-to-end encrypted message"
 implus-client --name alice --exchange "$EXCHANGE" --to bob --timeout 20 "hello bob, this is alice — encrypted end to end ✓"
 
 if wait "$BOB_PID"; then BOB_PID=""; else BOB_PID=""; cat "$LOG/bob.err" >&2; echo "demo: bob did not get the message" >&2; exit 1; fi
+wait "$TAP_PID" 2>/dev/null || true
+echo "  what crossed the broker (a tap bound to routing key 'server'):"
+grep -v '^ready$' "$LOG/tap.out" | sed 's/^/    /'
 echo "  bob printed:"
 sed 's/^/    /' "$LOG/bob.out"
 
