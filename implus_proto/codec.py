@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from functools import lru_cache
 from itertools import islice
-from typing import Any, Iterable, Mapping, Union
+from typing import Any, Callable, Iterable, Mapping, Union
 
 from jsonschema.exceptions import ValidationError, relevance
 
@@ -256,11 +256,14 @@ def _check_rsa_public_key(pem: str) -> str | None:
 
 def _check_unique_ids(entries: list[Any]) -> str | None:
     counts = Counter(e.get("id") for e in entries if isinstance(e, dict))  # linear: lists hold up to 5000
-    dup = sorted(i for i, n in counts.items() if n > 1)
+    dup = sorted((i for i, n in counts.items() if n > 1), key=repr)
     return f"client ids must be unique; repeated: {dup}" if dup else None
 
 
-SEMANTIC_CHECKS = {"rsa-public-key": _check_rsa_public_key, "unique-ids": _check_unique_ids}
+SEMANTIC_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "rsa-public-key": _check_rsa_public_key,
+    "unique-ids": _check_unique_ids,
+}
 
 
 def canonical_json(obj: Any) -> bytes:
@@ -280,7 +283,11 @@ _PORTABLE_END = "(?![\\s\\S])"  # how the schemas anchor a pattern's end in ever
 
 def _reason(error: ValidationError) -> str:
     """One readable line per failed keyword; instance values are shortened."""
-    v, val, inst = error.validator, error.validator_value, error.instance
+    # python-jsonschema types these loosely (bool or Unset too); they are plain JSON values here
+    v = error.validator
+    val: Any = error.validator_value
+    inst: Any = error.instance
+    schema: Any = error.schema
     if isinstance(val, str):  # the schemas end patterns portably; show the familiar anchor
         val = val.replace(_PORTABLE_END, "$")
     if v == "required":
@@ -292,7 +299,7 @@ def _reason(error: ValidationError) -> str:
     if v == "const":
         return f"must be {val!r}, not {short(inst)}"
     if v == "pattern":
-        described = (error.schema.get("description") or "").split(". ")[0].rstrip(".")
+        described = (schema.get("description") or "").split(". ")[0].rstrip(".")
         if len(val) > 40 and described:
             return f"{short(inst)} is not {described[0].lower() + described[1:]}"
         return f"{short(inst)} does not match {json.dumps(val)}"
@@ -307,7 +314,7 @@ def _reason(error: ValidationError) -> str:
     if v == "maxItems":
         return f"must have at most {val} items, has {len(inst)}"
     if v == "additionalProperties":
-        extra = sorted(set(inst) - set(error.schema.get("properties", {})))
+        extra = sorted(set(inst) - set(schema.get("properties", {})))
         return f"unknown field{'s' if len(extra) > 1 else ''} {', '.join(map(repr, extra))} (strict mode)"
     if v == "oneOf":
         branches = [b.get("required") for b in val]

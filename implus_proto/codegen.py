@@ -136,7 +136,7 @@ class _Gen:
                 if ann not in parts:
                     parts.append(ann)
             return " | ".join(parts), None
-        return {"string": "str", "integer": "int", "boolean": "bool"}[kind], None
+        return {"string": "str", "integer": "int", "boolean": "bool"}[str(kind)], None
 
     def emit_class(self, name: str, node: Mapping[str, Any], base: str, meta: Any) -> None:
         if name in self.done:
