@@ -278,6 +278,10 @@ def _json_kind(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}.get(type(value), type(value).__name__)
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
 _PORTABLE_END = "(?![\\s\\S])"  # how the schemas anchor a pattern's end in every regex dialect
 
 
@@ -304,9 +308,9 @@ def _reason(error: ValidationError) -> str:
             return f"{short(inst)} is not {described[0].lower() + described[1:]}"
         return f"{short(inst)} does not match {json.dumps(val)}"
     if v == "minLength":
-        return f"must have at least {val} characters, has {len(inst)}"
+        return f"must have at least {_count(val, 'character')}, has {len(inst)}"
     if v == "maxLength":
-        return f"must have at most {val} characters, has {len(inst)}"
+        return f"must have at most {_count(val, 'character')}, has {len(inst)}"
     if v == "minimum":
         return f"must be at least {val}, is {short(inst)}"
     if v == "maximum":

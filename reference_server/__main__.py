@@ -38,9 +38,9 @@ def main(argv: list[str] | None = None, server_class: type[ReferenceServer] = Re
         format="%(asctime)s implus-server %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("pika").setLevel(logging.WARNING)
-    # pika warns of every returned (unroutable) message; the server logs what it does about it
-    logging.getLogger("pika.adapters.blocking_connection").setLevel(logging.ERROR)
+    # pika logs each failed connection attempt with a traceback and warns of every returned
+    # (unroutable) message; the server says itself, in one line each, what failed and what it did
+    logging.getLogger("pika").setLevel(logging.DEBUG if args.verbose else logging.CRITICAL)
     config = ServerConfig(amqp_url=args.amqp_url, redis_url=args.redis_url, exchange=args.exchange,
                           queue=args.queue, reset_presence=args.reset_presence,
                           max_clients=args.max_clients)

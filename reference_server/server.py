@@ -190,8 +190,8 @@ class ReferenceServer:
             params.heartbeat = 30
             params.blocked_connection_timeout = 60
             self.connection = pika.BlockingConnection(params)
-        except (pika.exceptions.AMQPError, ValueError) as exc:
-            raise StartupError(f"cannot reach RabbitMQ at {_redact(self.config.amqp_url)}: {exc!r}") from None
+        except (pika.exceptions.AMQPError, ValueError, OSError) as exc:  # OSError: e.g. an unknown host name
+            raise StartupError(f"cannot reach RabbitMQ at {_redact(self.config.amqp_url)}: {_root_cause(exc)}") from None
         channel = self.connection.channel()
         try:
             channel.exchange_declare(self.config.exchange, exchange_type="direct", durable=True)
@@ -265,6 +265,20 @@ class ReferenceServer:
 
 def _issues(exc: ProtocolError) -> str:
     return "; ".join(str(i) for i in exc.issues[:5]) + (f"; and {len(exc.issues) - 5} more" if len(exc.issues) > 5 else "")
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a pika connection error, e.g. 'ConnectionRefusedError: connection refused'."""
+    for _ in range(5):
+        inner = getattr(exc, "exception", None)  # pika's connector errors wrap the socket error here
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror.lower()} ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
 
 
 def _redact(url: str) -> str:
