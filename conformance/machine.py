@@ -7,6 +7,7 @@ queues (user_q<user_id> bound to <user_id>) are used: nothing about the server's
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from implus_proto.crypto import latin1_form
 from implus_proto.errors import CryptoError
 
 from .checks import BY_REQ, SHOULD, Recorder, failure_class, requirement_for
-from .wire import JSON, PERSISTENT, Bus, Delivery
+from .wire import JSON, PERSISTENT, Bus, Delivery, shorten_body
 
 SCHEMAS = proto.default_schemas()
 TO_CLIENT = "server-to-client"
@@ -68,6 +69,8 @@ class RunState:
     names: int = 0
     final_steps: list[str] | None = None
     final_requirement: str | None = None
+    final_calls: list[dict[str, Any]] | None = None
+    replaying: bool = False  # --replay: run one recorded call sequence, record its failure as final
 
     def fresh_name(self, base: str) -> str:
         self.names += 1
@@ -127,6 +130,17 @@ def _created(form: str) -> int | str:
     return now if form == "int" else str(now)
 
 
+def recorded(fn: Callable[..., None]) -> Callable[..., None]:
+    """A rule that appends its call (name and arguments, JSON-able) to the machine's replay log."""
+
+    @functools.wraps(fn)
+    def wrapper(self: Any, **kwargs: Any) -> None:
+        self.calls.append({"rule": fn.__name__, "args": kwargs})
+        return fn(self, **kwargs)
+
+    return wrapper
+
+
 def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
     """A state machine class bound to one run (hypothesis instantiates it with no arguments)."""
 
@@ -139,6 +153,9 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
             self.inert = run.idle()
             self.sims: list[Sim] = []
             self.steps: list[str] = []
+            self.calls: list[dict[str, Any]] = []
+            self.expected: str | None = None
+            self.mark = (len(self.bus.history), len(self.bus.sent))
             self.late_req = "FWD-1"
             self.rec.examples += 1
             try:
@@ -159,14 +176,24 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                     return str(s)
             return f"user_q{user_id[:8]}…"
 
-        def fail(self, req: str, evidence: str) -> None:
+        def describe(self, d: Delivery) -> dict[str, Any]:
+            return {"to": self.who(d.user_id), "routing_key": d.routing_key, "content_type": d.content_type,
+                    "delivery_mode": d.delivery_mode, "body": shorten_body(d.body)}
+
+        def fail(self, req: str, evidence: str, arrived: list[Delivery] | None = None) -> None:
             req = requirement_for(req)
             if os.environ.get("IMPLUS_CONFORMANCE_DEBUG"):
                 print(f"run {self.rec.examples} final={self.final} inert={self.inert}: {req} at step {len(self.steps)}: {evidence[:100]}", file=sys.stderr)
-            self.rec.record(req, evidence, self.steps)
-            if self.final:
+            h, s = self.mark
+            got = arrived if arrived is not None else self.bus.history[h:]
+            self.rec.record(req, evidence, self.steps, force=self.final or self.run.replaying,
+                            calls=list(self.calls), expected=self.expected,
+                            arrived=[self.describe(d) for d in got[:12]],
+                            sent=[{"routing_key": rk, "body": shorten_body(b)} for rk, b in self.bus.sent[s:][:12]])
+            if self.final or self.run.replaying:
                 self.run.final_steps = list(self.steps)
                 self.run.final_requirement = req
+                self.run.final_calls = list(self.calls)
             raise failure_class(req)(evidence)
 
         def soft(self, req: str, evidence: str) -> None:
@@ -180,6 +207,8 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
             if self.inert:
                 return
             self.strays()
+            self.mark = (len(self.bus.history), len(self.bus.sent))
+            self.expected = None
             self.steps.append(description)
             self.rec.exercise(*reqs)
             started = time.monotonic()
@@ -216,15 +245,24 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         def strays(self) -> None:
             """Anything still arriving after the previous step had settled violates that step's rule."""
-            for d in self.bus.take_all():
+            late = self.bus.take_all()
+            if late:
+                self.expected = "nothing more after the previous step had settled"
+            for d in late:
                 msg = self.inspect(d)
-                self.fail(self.late_req, f"late/unexpected {msg.TYPE} to {self.who(d.user_id)}: {_short(d.body, 100)}")
+                self.fail(self.late_req, f"late/unexpected {msg.TYPE} to {self.who(d.user_id)}: {_short(d.body, 100)}",
+                          arrived=late)
 
         # -- presence ------------------------------------------------------------------
         def expect_lists(self, context: str, newcomer: Sim | None = None, rejoiner: Sim | None = None,
                          leaver: Sim | None = None, rk: str = "system") -> None:
             bus, online = self.bus, self.online()
             miss_req = "PRES-1" if context == "online" else "PRES-2"
+            listed = ", ".join(f"{s.name!r} (id {s.id if s.id is not None else 'new'})" for s in online)
+            silent = [str(s) for s in self.sims if s.state != "online"]
+            self.expected = (f"one client_list to each online client ({', '.join(map(str, online)) or 'none'}), "
+                             f"each listing exactly {listed or 'nobody'} with their keys, key fields spelled as the "
+                             f"recipient spelled its own" + (f"; nothing to {', '.join(silent)}" if silent else ""))
             if online:
                 bus.wait(lambda: all(bus.inbox.get(s.user_id) for s in online), self.run.timeout)
                 bus.pump(self.run.settle)
@@ -303,20 +341,34 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         # -- routing -------------------------------------------------------------------
         def send_chat(self, sender_uid: str, sender_name: str, dest_id: int, dest_name: str, pub: rsa.PublicKey,
-                      text: str, form: str, created_form: str) -> tuple[str, int | str]:
+                      text: str, form: str, created_form: str,
+                      extra: dict[str, Any] | None = None) -> tuple[str, int | str]:
             ct = proto.encrypt(text, pub)
             if form == "latin-1":
                 ct = latin1_form(ct)
             created = _created(created_form)
-            body = proto.encode(NormalToServer(from_=sender_name, user_id=sender_uid, destination=dest_name,
-                                               destination_id=dest_id, created_at=created, message=ct))
+            msg = NormalToServer(from_=sender_name, user_id=sender_uid, destination=dest_name,
+                                 destination_id=dest_id, created_at=created, message=ct)
+            if extra:
+                obj = proto.default_codec().to_obj(msg)
+                obj.update(extra)
+                body = _dumps(obj)
+            else:
+                body = proto.encode(msg)
             self.bus.publish(CHAT_KEY, body)
             return ct, created
 
         def expect_forward(self, sender: Sim, dest: Sim, text: str, ct: str, created: int | str, form: str,
-                           forbidden: dict[str, str], claimed_from: str, stray_req: str = "FWD-1") -> None:
+                           forbidden: dict[str, str], claimed_from: str, stray_req: str = "FWD-1",
+                           missing_req: str = "FWD-1") -> None:
             """dest gets exactly this forward; nobody gets anything else (forbidden: ciphertext -> req)."""
             bus = self.bus
+            self.expected = (f"exactly one normal to {dest} (routing key its user_id) with from {sender.name!r}, "
+                             f"from_id {sender.id}, destination {dest.name!r}, destination_id {dest.id}, user_id \"\", "
+                             f"created_at {created!r} and the ciphertext sent ({len(ct)} chars), decrypting to "
+                             f"{_short(text, 40)}; nothing to anybody else"
+                             + (f"; the {len(forbidden)} refused/astray message(s) of this step forwarded to nobody"
+                                if forbidden else ""))
             bus.wait(lambda: bool(bus.inbox.get(dest.user_id)), self.run.timeout)
             bus.pump(self.run.settle)
             got = {s.user_id: bus.take(s.user_id) for s in self.sims}
@@ -336,7 +388,10 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                         self.fail(stray_req, f"{s} received a {msg.TYPE} after a chat from {sender} to {dest}"
                                              f"{'' if stray_req == 'FWD-1' else ' (after malformed input)'}")
             if not mine:
-                self.fail("FWD-1", f"a chat from {sender} to {dest} did not reach {dest} within {self.run.timeout} s")
+                why = " (it has members its schema does not define, which receivers must ignore)" \
+                    if missing_req == "MSG-12" else ""
+                self.fail(missing_req, f"a chat from {sender} to {dest} did not reach {dest} within "
+                                       f"{self.run.timeout} s{why}")
             if len(mine) > 1:
                 self.fail("FWD-1", f"a chat from {sender} to {dest} reached it {len(mine)} times")
             m = mine[0]
@@ -366,12 +421,14 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                 self.fail(req, f"{dest} decrypts {_short(plain)}, {_short(text)} was sent ({form} form)")
 
         def chat(self, sender: Sim, dest: Sim, text: str, form: str, created_form: str, claim: str | None,
-                 forbidden: dict[str, str] | None = None) -> None:
+                 forbidden: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
+                 stray_req: str = "FWD-1") -> None:
             claimed = claim or sender.name
             assert dest.id is not None
             ct, created = self.send_chat(sender.user_id, claimed, dest.id, dest.name if claim is None else claim,
-                                         dest.pub, text, form, created_form)
-            self.expect_forward(sender, dest, text, ct, created, form, forbidden or {}, claimed)
+                                         dest.pub, text, form, created_form, extra)
+            self.expect_forward(sender, dest, text, ct, created, form, forbidden or {}, claimed, stray_req,
+                                missing_req="MSG-12" if extra else "FWD-1")
 
         def probe(self, forbidden: dict[str, str], first: Sim | None = None) -> None:
             """A valid chat after a must-not-arrive action: its arrival is the barrier for the check."""
@@ -382,6 +439,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: len(self.sims) < len(self.run.keys))
         @rule(base=st.sampled_from(BASE_NAMES), spelling=st.sampled_from(KEY_FIELDS),
               created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
+        @recorded
         def join(self, base: str, spelling: str, created_form: str, rk: str) -> None:
             pub, priv = self.run.keys[len(self.sims)]
             if self.inert:  # keep the model moving so that preconditions (hence draws) stay the same
@@ -407,6 +465,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         @precondition(lambda self: bool(self.online()))
         @rule(i=st.integers(0, 7), created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
+        @recorded
         def rejoin(self, i: int, created_form: str, rk: str) -> None:
             if self.inert:
                 return
@@ -420,6 +479,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         @precondition(lambda self: bool(self.online()))
         @rule(i=st.integers(0, 7), created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
+        @recorded
         def leave(self, i: int, created_form: str, rk: str) -> None:
             sim = self.online()[i % len(self.online())]
             if self.inert:
@@ -448,6 +508,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: bool(self.online()))
         @rule(i=st.integers(0, 7), j=st.integers(0, 7), text=TEXTS, form=st.sampled_from(("base64", "latin-1")),
               created_form=st.sampled_from(("int", "str")), claim=st.sampled_from((None, None, "mallory")))
+        @recorded
         def send(self, i: int, j: int, text: str, form: str, created_form: str, claim: str | None) -> None:
             if self.inert:
                 return
@@ -459,9 +520,25 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                       reqs, lambda: self.chat(sender, dest, text, form, created_form, claim), "FWD-1")
 
         @precondition(lambda self: bool(self.online()))
+        @rule(i=st.integers(0, 7), j=st.integers(0, 7), text=TEXTS, where=st.sampled_from(("top", "nested")))
+        @recorded
+        def send_extended(self, i: int, j: int, text: str, where: str) -> None:
+            """A chat with members no schema defines (a later version's): receivers ignore them (MSG-12)."""
+            if self.inert:
+                return
+            online = self.online()
+            sender, dest = online[i % len(online)], online[j % len(online)]
+            # nested at most 3 deep, as MSG-1 allows (the body object, x_future, its tags array)
+            extra = ({"x_priority": 1} if where == "top" else {"x_future": {"thread": 7, "tags": ["a", "b"]}})
+            self.step(f"chat {sender} -> {dest} with unknown member(s) {sorted(extra)}: {_short(text, 30)}",
+                      ("MSG-12", "FWD-1", "FWD-4"), lambda: self.chat(sender, dest, text, "base64", "int", None,
+                                                                   extra=extra), "FWD-1")
+
+        @precondition(lambda self: bool(self.online()))
         @rule(how=st.sampled_from(("to a departed id", "to an unknown id", "from a never-online user_id",
                                    "from a departed user_id")),
               i=st.integers(0, 7), j=st.integers(0, 7), offset=st.integers(1, 10_000), text=TEXTS)
+        @recorded
         def send_astray(self, how: str, i: int, j: int, offset: int, text: str) -> None:
             """A chat the server must not forward (FWD-5); a valid chat after it marks the end."""
             if self.inert:
@@ -494,6 +571,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
         @precondition(lambda self: bool(self.online()))
         @rule(kinds=st.lists(st.sampled_from(tuple(MALFORMED)), min_size=1, max_size=4, unique=True),
               i=st.integers(0, 7), j=st.integers(0, 7), rk=st.sampled_from(("server", "system")))
+        @recorded
         def malformed(self, kinds: list[str], i: int, j: int, rk: str) -> None:
             if self.inert:
                 return
@@ -530,6 +608,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                       reqs + ("ROB-1", "ROB-2"), act, reqs[0] if len(reqs) == 1 else "MSG-1")
 
         def expect_quiet(self, req: str, context: str) -> None:
+            self.expected = f"nothing more {context}"
             self.bus.pump(self.run.settle)
             for d in self.bus.take_all():
                 msg = self.inspect(d)

@@ -4,6 +4,8 @@ is not thread-safe, so everything runs on the caller's thread and deliveries are
 pumping the connection while waiting."""
 from __future__ import annotations
 
+import json
+import re
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -34,6 +36,8 @@ class Bus:
         self.connection = pika.BlockingConnection(params)
         self.channel = self.connection.channel()
         self.inbox: dict[str, list[Delivery]] = {}
+        self.history: list[Delivery] = []  # every delivery, for failure reports
+        self.sent: list[tuple[str, bytes]] = []  # every publish (routing key, body), for failure reports
         self._tags: dict[str, str] = {}
 
     def declare_exchange(self) -> None:
@@ -51,8 +55,9 @@ class Bus:
         self.inbox.setdefault(user_id, [])
 
         def on_message(ch, method, props, body, _uid=user_id):
-            self.inbox[_uid].append(Delivery(_uid, method.routing_key, body, props.content_type,
-                                             props.delivery_mode, time.monotonic()))
+            d = Delivery(_uid, method.routing_key, body, props.content_type, props.delivery_mode, time.monotonic())
+            self.inbox.setdefault(_uid, []).append(d)
+            self.history.append(d)
 
         self._tags[user_id] = self.channel.basic_consume(q, on_message_callback=on_message, auto_ack=True)
 
@@ -64,6 +69,7 @@ class Bus:
         self.inbox.pop(user_id, None)
 
     def publish(self, routing_key: str, body: bytes, *, content_type: str | None = JSON) -> None:
+        self.sent.append((routing_key, body))
         self.channel.basic_publish(
             self.exchange, routing_key, body,
             properties=pika.BasicProperties(content_type=content_type, delivery_mode=PERSISTENT),
@@ -108,3 +114,28 @@ class Bus:
                 self.connection.close()
         except pika.exceptions.AMQPError:
             pass
+
+
+_PEM = re.compile(r"-----BEGIN RSA PUBLIC KEY-----.*?-----END RSA PUBLIC KEY-----\s*", re.S)
+
+
+def _shorten(value: object, limit: int) -> object:
+    if isinstance(value, str):
+        if _PEM.fullmatch(value):
+            return f"<RSA public key PEM ...{value.strip()[-38:-30]}>"
+        return value if len(value) <= limit else f"{value[: limit - 12]}...({len(value)} chars)"
+    if isinstance(value, list):
+        return [_shorten(v, limit) for v in value[:6]] + ([f"...({len(value)} items)"] if len(value) > 6 else [])
+    if isinstance(value, dict):
+        return {k: _shorten(v, limit) for k, v in value.items()}
+    return value
+
+
+def shorten_body(body: bytes, limit: int = 600) -> str:
+    """A body for a failure report: JSON with long strings and keys abbreviated, else its bytes shortened."""
+    try:
+        obj = json.loads(body)
+        text = json.dumps(_shorten(obj, 48), ensure_ascii=False, separators=(",", ":"))
+    except (ValueError, RecursionError):
+        text = repr(body[:limit])
+    return text if len(text) <= limit else text[: limit - 12] + f"...({len(body)} bytes)"

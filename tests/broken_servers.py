@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import itertools
 import json
 import logging
 import sys
@@ -39,6 +40,16 @@ class IdReuse(ReferenceServer):
     def __init__(self, config, codec=None):
         super().__init__(config, codec)
         self.store.allocate_id = lambda: len(self.store.all()) + 1
+
+
+class IdsInMemory(ReferenceServer):
+    """Counts ids in the process, not in the store: after a restart they start at 1 again (ID-2).
+    Only a restart shows it: run with --server-cmd."""
+
+    def __init__(self, config, codec=None):
+        super().__init__(config, codec)
+        counter = itertools.count(1)
+        self.store.allocate_id = lambda: next(counter)
 
 
 class WrongRecipient(ReferenceServer):
@@ -257,6 +268,10 @@ BROKEN: dict[str, tuple[type[ReferenceServer], frozenset[str]]] = {
     "system-key-only": (SystemKeyOnly, frozenset({"TOP-3"})),
     "careless": (Careless, frozenset({"TOP-5", "TOP-6"})),
 }
+# Broken servers only the restart checks (--server-cmd) can catch.
+RESTART_BROKEN: dict[str, tuple[type[ReferenceServer], frozenset[str]]] = {
+    "ids-in-memory": (IdsInMemory, frozenset({"ID-2"})),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -272,10 +287,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"usage: python -m tests.broken_servers NAME --exchange X; NAME one of {', '.join(BROKEN)}", file=sys.stderr)
         return 2
-    if name not in BROKEN:
-        print(f"unknown broken server {name!r}; one of {', '.join(BROKEN)}", file=sys.stderr)
+    every = {**BROKEN, **RESTART_BROKEN}
+    if name not in every:
+        print(f"unknown broken server {name!r}; one of {', '.join(every)}", file=sys.stderr)
         return 2
-    return server_main(args, server_class=BROKEN[name][0])
+    return server_main(args, server_class=every[name][0])
 
 
 if __name__ == "__main__":
