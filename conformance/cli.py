@@ -41,10 +41,14 @@ from .report import save_failure, summary, write_outputs
 from .runner import DEFAULT_AMQP_URL, DEFAULT_EXCHANGE, SuiteConfig, load_failure, run_suite
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="implus-conformance", description=__doc__.split("\n\n")[0].split(": ", 1)[1],
+    p = argparse.ArgumentParser(prog="implus-conformance", description=_sentence(__doc__.split("\n\n")[0].split(": ", 1)[1]),
                                 epilog="Give the suite an exchange of its own. Exit: 0 pass, 1 fail, 2 could not run.")
-    p.add_argument("--amqp-url", default=DEFAULT_AMQP_URL, help="RabbitMQ URL (env IMPLUS_AMQP_URL)")
+    p.add_argument("--amqp-url", default=DEFAULT_AMQP_URL, help="RabbitMQ URL (env IMPLUS_AMQP_URL; default %(default)s)")
     p.add_argument("--exchange", default=None, help="the exchange the server under test serves (env IMPLUS_EXCHANGE; "
                                                     f"default {DEFAULT_EXCHANGE}; client mode: a fresh one)")
     p.add_argument("--seed", type=int, default=None, help="hypothesis seed (default: random, printed for replay)")

@@ -26,6 +26,7 @@ import pika
 import pika.exceptions
 import rsa
 
+from implus_proto.errors import redact_url, root_cause
 import implus_proto as proto
 from implus_proto import KEY_FIELDS
 from implus_proto.crypto import latin1_form
@@ -594,7 +595,7 @@ def run_client_suite(config: ClientConfig) -> Report:
     except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
         rec = Recorder(CLIENT_CHECKS)
         return Report(cfg, 0, rec.results(config.strict), time.monotonic() - started, kind="client",
-                      command=command, error=f"cannot connect to RabbitMQ at {config.amqp_url}: {exc!r}")
+                      command=command, error=f"cannot connect to RabbitMQ at {redact_url(config.amqp_url)}: {root_cause(exc)}")
     cfg.exchange = suite.exchange
     error = None
     try:

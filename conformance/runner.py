@@ -26,6 +26,7 @@ from hypothesis.errors import HypothesisException
 from hypothesis.reporting import with_reporter
 from hypothesis.stateful import run_state_machine_as_test
 
+from implus_proto.errors import redact_url, root_cause
 import implus_proto as proto
 from implus_proto import Online
 
@@ -364,7 +365,7 @@ def run_suite(config: SuiteConfig) -> Report:
     try:
         bus = Bus(config.amqp_url, config.exchange)
     except (pika.exceptions.AMQPError, OSError, ValueError) as exc:
-        return done(error=f"cannot connect to RabbitMQ at {config.amqp_url}: {exc!r}")
+        return done(error=f"cannot connect to RabbitMQ at {redact_url(config.amqp_url)}: {root_cause(exc)}")
     try:
         recorder.exercise("TOP-1")
         try:

@@ -73,3 +73,29 @@ def short(value: object, limit: int = 60) -> str:
     """repr of a value, cut so an error line stays one readable line."""
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 5] + "...'" + f" ({len(text)} chars)"
+
+
+def root_cause(exc: BaseException) -> str:
+    """The innermost reason of a wrapped transport error (pika nests them), e.g. 'connection refused (ConnectionRefusedError)'.
+
+    For the transports at the edges: the one-line reason an operator reads.
+    """
+    for _ in range(5):
+        inner = getattr(exc, "exception", None)  # pika's connector errors wrap the socket error here
+        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
+            inner = exc.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        exc = inner
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror.lower()} ({type(exc).__name__})"
+    return str(exc) or type(exc).__name__
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and error lines."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
+    return url

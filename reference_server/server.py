@@ -15,6 +15,7 @@ import pika.exceptions
 import redis
 
 from implus_proto import Codec, NormalToServer, Offline, Online, ProtocolError, default_codec, default_schemas
+from implus_proto.errors import redact_url, root_cause
 from implus_proto.messages import ClientList, NormalToClient
 from implus_proto.presence import Registered, client_list_for, forward, registered_from_online, routing_key_allowed
 
@@ -191,7 +192,7 @@ class ReferenceServer:
             params.blocked_connection_timeout = 60
             self.connection = pika.BlockingConnection(params)
         except (pika.exceptions.AMQPError, ValueError, OSError) as exc:  # OSError: e.g. an unknown host name
-            raise StartupError(f"cannot reach RabbitMQ at {_redact(self.config.amqp_url)}: {_root_cause(exc)}") from None
+            raise StartupError(f"cannot reach RabbitMQ at {redact_url(self.config.amqp_url)}: {root_cause(exc)}") from None
         channel = self.connection.channel()
         try:
             channel.exchange_declare(self.config.exchange, exchange_type="direct", durable=True)
@@ -265,26 +266,3 @@ class ReferenceServer:
 
 def _issues(exc: ProtocolError) -> str:
     return "; ".join(str(i) for i in exc.issues[:5]) + (f"; and {len(exc.issues) - 5} more" if len(exc.issues) > 5 else "")
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The innermost reason of a pika connection error, e.g. 'ConnectionRefusedError: connection refused'."""
-    for _ in range(5):
-        inner = getattr(exc, "exception", None)  # pika's connector errors wrap the socket error here
-        if inner is None and exc.args and isinstance(exc.args[0], BaseException):
-            inner = exc.args[0]
-        if not isinstance(inner, BaseException):
-            break
-        exc = inner
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.strerror.lower()} ({type(exc).__name__})"
-    return str(exc) or type(exc).__name__
-
-
-def _redact(url: str) -> str:
-    """The URL without its password, for logs."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        creds, host = rest.rsplit("@", 1)
-        return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
-    return url
