@@ -259,6 +259,7 @@ class ClientSuite:
                    expected="an online on routing key 'system'")
             raise Stop("no online")
         if not srv.inbox:
+            s.proc.drain()
             s.fail("client-online-fields", f"the client exited with status {s.proc.returncode()} before it "
                                            f"published its online", expected="an online on routing key 'system'")
             raise Stop("client exited")

@@ -7,6 +7,7 @@ queues (user_q<user_id> bound to <user_id>) are used: nothing about the server's
 """
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -51,6 +52,9 @@ STRANGER_NAMES = ("stranger", "badkey", "weakkey", "twokeys")
 BAD_KEY_PEM = "-----BEGIN RSA PUBLIC KEY-----\nbm90IGEga2V5\n-----END RSA PUBLIC KEY-----\n"
 
 
+StrayReq = "str | Callable[[proto.Message], str]"  # the requirement an unexpected arrival breaks
+
+
 @dataclass
 class RunState:
     """What one suite run knows across hypothesis examples."""
@@ -67,6 +71,7 @@ class RunState:
     ids_seen: dict[int, str] = field(default_factory=dict)  # id -> the user_id that got it
     user_ids: set[str] = field(default_factory=set)  # every user_id the run ever used
     names: int = 0
+    past_names: list[str] = field(default_factory=list)  # names of clients of earlier examples, in order
     final_steps: list[str] | None = None
     final_requirement: str | None = None
     final_calls: list[dict[str, Any]] | None = None
@@ -125,6 +130,54 @@ def _short(value: Any, limit: int = 50) -> str:
     return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
+def _strings(obj: Any) -> list[str]:
+    """Every string in a JSON value, member names included."""
+    out: list[str] = []
+    stack = [obj]
+    while stack:
+        o = stack.pop()
+        if isinstance(o, str):
+            out.append(o)
+        elif isinstance(o, dict):
+            out.extend(k for k in o if isinstance(k, str))
+            stack.extend(o.values())
+        elif isinstance(o, list):
+            stack.extend(o)
+    return out
+
+
+def _disclosed(body: bytes, user_ids: set[str]) -> tuple[str, str] | None:
+    """(user_id, form) if the body shows one of these user_ids anywhere, in any member (unknown ones too):
+    as hex in any letter case, with or without UUID hyphens, or as base64 of its 16 bytes (FWD-3)."""
+    if not user_ids:
+        return None
+    texts = [body.decode("utf-8", "replace")]
+    try:
+        texts += _strings(json.loads(body))  # finds \u-escaped forms too
+    except (ValueError, RecursionError):
+        pass
+    folded = [t.lower() for t in texts]
+    flat = [t.replace("-", "") for t in folded]
+    for uid in user_ids:
+        if any(uid in t for t in flat):
+            return uid, "hex"
+        for token, label in _encodings(uid):
+            if any(token in t for t in (folded if label == "base32" else texts)):
+                return uid, f"{label} of its 16 bytes"
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _encodings(uid: str) -> tuple[tuple[str, str], ...]:
+    try:
+        raw = bytes.fromhex(uid)
+    except ValueError:
+        return ()
+    return ((base64.b64encode(raw).decode().rstrip("="), "base64"),
+            (base64.urlsafe_b64encode(raw).decode().rstrip("="), "base64url"),
+            (base64.b32encode(raw).decode().rstrip("=").lower(), "base32"))
+
+
 def _created(form: str) -> int | str:
     now = int(time.time())
     return now if form == "int" else str(now)
@@ -157,6 +210,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
             self.expected: str | None = None
             self.mark = (len(self.bus.history), len(self.bus.sent))
             self.late_req = "FWD-1"
+            self.keys_used = 0
             self.rec.examples += 1
             try:
                 self.final = current_build_context().is_final
@@ -226,9 +280,11 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                 self.soft("TOP-5", f"a body to {where} came with content_type {d.content_type!r}")
             if d.delivery_mode != PERSISTENT:
                 self.soft("TOP-6", f"a body to {where} came with delivery_mode {d.delivery_mode!r}, not 2")
-            for uid in self.run.user_ids:
-                if uid != d.user_id and uid.encode() in d.body:
-                    self.fail("FWD-3", f"a body to {where} discloses {self.who(uid)}'s user_id: {_short(d.body, 120)}")
+            leaked = _disclosed(d.body, self.run.user_ids - {d.user_id})
+            if leaked:
+                uid, form = leaked
+                self.fail("FWD-3", f"a body to {where} discloses {self.who(uid)}'s user_id ({form}): "
+                                   f"{_short(d.body, 120)}")
             try:
                 return proto.decode(d.body, direction=TO_CLIENT)
             except ProtocolError as exc:
@@ -294,55 +350,95 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         def check_list(self, recipient: Sim, msg: proto.ClientList, context: str, newcomer: Sim | None,
                        rejoiner: Sim | None, leaver: Sim | None) -> None:
+            """Entries are matched to clients by id (names need not be unique, MSG-4), the newcomer's by
+            its name among the entries no known id claims."""
             self.rec.exercise("CL-1", "MSG-11", "PRES-3", "PRES-4", "PRES-6", "ID-1")
             if newcomer is not None:
                 self.rec.exercise("ID-2")
             if rejoiner is not None:
                 self.rec.exercise("PRES-5")
-            entries = [e for e in msg.message if e.user_name not in self.run.retired]
+            entries = list(msg.message)
             expected = self.online()
-            names = {s.name for s in expected}
             where = f"{recipient}'s client_list after {context} of {newcomer or rejoiner or leaver}"
-            for e in entries:
-                if e.user_name not in names:
-                    if leaver is not None and e.user_name == leaver.name:
-                        self.fail("PRES-2", f"{where} still lists the leaver (id {e.id})")
-                    self.fail("PRES-6", f"{where} lists {e.user_name!r} (id {e.id}), who is not online")
+            listing = [(e.id, e.user_name) for e in entries]
+            by_id = {e.id: e for e in entries}
+            matched: dict[int, Sim] = {}
             for s in expected:
-                mine = [e for e in entries if e.user_name == s.name]
+                if s.id is None:
+                    continue
+                e = by_id.get(s.id)
+                if e is None:
+                    req = "PRES-5" if s is rejoiner else "ID-1" if s is newcomer else "PRES-6"
+                    same = [x for x in entries if x.id not in matched and x.user_name == s.name
+                            and self._key_of(x, s) == s.pub]
+                    if same:
+                        self.fail(req, f"{where} gives {s.name!r} id {same[0].id}; its id was {s.id}")
+                    self.fail(req, f"{where} does not list {s} (id {s.id}); it lists {listing}")
+                matched[s.id] = s
+            if newcomer is not None and newcomer in expected and newcomer.id is None:
+                mine = [e for e in entries if e.id not in matched and e.user_name == newcomer.name]
                 if not mine:
-                    self.fail("PRES-6", f"{where} does not list {s}; it lists {[(e.id, e.user_name) for e in entries]}")
+                    self.fail("PRES-6", f"{where} does not list the newcomer {newcomer.name!r}; it lists {listing}")
                 if len(mine) > 1:
-                    self.fail("PRES-5" if s is rejoiner else "PRES-6",
-                              f"{where} lists {s.name!r} {len(mine)} times, ids {[e.id for e in mine]}")
+                    self.fail("PRES-6", f"{where} lists the newcomer {newcomer.name!r} {len(mine)} times, "
+                                        f"ids {[e.id for e in mine]}")
                 e = mine[0]
-                if s is newcomer:
-                    if s.id is None:
-                        owner = self.run.ids_seen.get(e.id)
-                        if owner is not None and owner != s.user_id:
-                            self.fail("ID-2", f"newcomer {s.name!r} got id {e.id}, already given to {self.who(owner)}")
-                        s.id = e.id
-                    elif e.id != s.id:
-                        self.fail("ID-1", f"{where} gives {s.name!r} id {e.id}, another list gave it id {s.id}")
-                elif e.id != s.id:
+                owner = self.run.ids_seen.get(e.id)
+                if owner is not None and owner != newcomer.user_id:
+                    self.fail("ID-2", f"newcomer {newcomer.name!r} got id {e.id}, already given to {self.who(owner)}")
+                newcomer.id = e.id
+                matched[e.id] = newcomer
+            for e in entries:
+                if e.id in matched:
+                    continue
+                if leaver is not None and (e.id == leaver.id or e.user_name == leaver.name):
+                    self.fail("PRES-2", f"{where} still lists the leaver (id {e.id})")
+                if e.user_name in self.run.retired and not any(s.name == e.user_name for s in expected):
+                    continue  # a client of an earlier example: its own example judged it
+                dup = [s for s in expected if s.name == e.user_name]
+                if rejoiner is not None and rejoiner in dup:
+                    self.fail("PRES-5", f"{where} lists {rejoiner.name!r} twice, ids {[rejoiner.id, e.id]}")
+                self.fail("PRES-6", f"{where} lists {e.user_name!r} (id {e.id}), who is not online "
+                                    f"(online: {[(s.id, s.name) for s in expected]})")
+            for e in entries:
+                s = matched.get(e.id)
+                if s is None:
+                    continue  # a client of an earlier example, skipped above
+                if e.user_name != s.name:
                     self.fail("PRES-5" if s is rejoiner else "PRES-6",
-                              f"{where} gives {s.name!r} id {e.id}; its id was {s.id}")
+                              f"{where} names id {e.id} {e.user_name!r}; its client is called {s.name!r}"
+                              + (" since its repeated online" if s is rejoiner else ""))
                 spelled = getattr(e, recipient.spelling)
                 if spelled is None:
                     other = [f for f in KEY_FIELDS if getattr(e, f) is not None]
                     self.fail("PRES-4", f"{where}: the entry of {s.name!r} spells its key {other}, but "
-                                        f"{recipient.name!r} spelled its own {recipient.spelling!r}")
+                                        f"{recipient.name!r} spelled its own {recipient.spelling!r}"
+                                        + (" in its latest online" if recipient is rejoiner else ""))
                 try:
-                    same = proto.load_public_key(spelled) == s.pub
+                    key = proto.load_public_key(spelled)
                 except CryptoError as exc:
                     self.fail("PRES-3", f"{where}: the key of {s.name!r} does not load: {exc}")
-                if not same:
+                if key != s.pub:
+                    if s is rejoiner:
+                        self.fail("PRES-5", f"{where}: the entry of {s.name!r} does not carry the key of its "
+                                            f"repeated online")
                     self.fail("PRES-3", f"{where}: the entry of {s.name!r} carries another client's key")
+
+        @staticmethod
+        def _key_of(e: Any, s: Sim) -> Any:
+            for f in KEY_FIELDS:
+                pem = getattr(e, f, None)
+                if pem is not None:
+                    try:
+                        return proto.load_public_key(pem)
+                    except CryptoError:
+                        return None
+            return None
 
         # -- routing -------------------------------------------------------------------
         def send_chat(self, sender_uid: str, sender_name: str, dest_id: int, dest_name: str, pub: rsa.PublicKey,
                       text: str, form: str, created_form: str,
-                      extra: dict[str, Any] | None = None) -> tuple[str, int | str]:
+                      extra: dict[str, Any] | None = None, routing_key: str = CHAT_KEY) -> tuple[str, int | str]:
             ct = proto.encrypt(text, pub)
             if form == "latin-1":
                 ct = latin1_form(ct)
@@ -355,11 +451,11 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                 body = _dumps(obj)
             else:
                 body = proto.encode(msg)
-            self.bus.publish(CHAT_KEY, body)
+            self.bus.publish(routing_key, body)
             return ct, created
 
         def expect_forward(self, sender: Sim, dest: Sim, text: str, ct: str, created: int | str, form: str,
-                           forbidden: dict[str, str], claimed_from: str, stray_req: str = "FWD-1",
+                           forbidden: dict[str, str], claimed_from: str, stray_req: StrayReq = "FWD-1",
                            missing_req: str = "FWD-1") -> None:
             """dest gets exactly this forward; nobody gets anything else (forbidden: ciphertext -> req)."""
             bus = self.bus
@@ -385,8 +481,9 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                     elif isinstance(msg, proto.NormalToClient):
                         self.fail("FWD-1", f"a chat from {sender} to {dest} reached {s}")
                     else:
-                        self.fail(stray_req, f"{s} received a {msg.TYPE} after a chat from {sender} to {dest}"
-                                             f"{'' if stray_req == 'FWD-1' else ' (after malformed input)'}")
+                        req = stray_req(msg) if callable(stray_req) else stray_req
+                        self.fail(req, f"{s} received a {msg.TYPE} after a chat from {sender} to {dest}"
+                                       f"{'' if stray_req == 'FWD-1' else ' (after the input of this step)'}")
             if not mine:
                 why = " (it has members its schema does not define, which receivers must ignore)" \
                     if missing_req == "MSG-12" else ""
@@ -422,7 +519,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         def chat(self, sender: Sim, dest: Sim, text: str, form: str, created_form: str, claim: str | None,
                  forbidden: dict[str, str] | None = None, extra: dict[str, Any] | None = None,
-                 stray_req: str = "FWD-1") -> None:
+                 stray_req: StrayReq = "FWD-1") -> None:
             claimed = claim or sender.name
             assert dest.id is not None
             ct, created = self.send_chat(sender.user_id, claimed, dest.id, dest.name if claim is None else claim,
@@ -430,23 +527,45 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
             self.expect_forward(sender, dest, text, ct, created, form, forbidden or {}, claimed, stray_req,
                                 missing_req="MSG-12" if extra else "FWD-1")
 
-        def probe(self, forbidden: dict[str, str], first: Sim | None = None) -> None:
+        def probe(self, forbidden: dict[str, str], first: Sim | None = None, stray_req: StrayReq = "FWD-1") -> None:
             """A valid chat after a must-not-arrive action: its arrival is the barrier for the check."""
             s = first or self.online()[0]
-            self.chat(s, s, "probe", "base64", "int", None, forbidden)
+            self.chat(s, s, "probe", "base64", "int", None, forbidden, stray_req=stray_req)
 
         # -- rules ---------------------------------------------------------------------
-        @precondition(lambda self: len(self.sims) < len(self.run.keys))
+        def take_key(self) -> tuple[rsa.PublicKey, rsa.PrivateKey]:
+            """A pool key no client of this example has had yet."""
+            key = self.run.keys[self.keys_used]
+            self.keys_used += 1
+            return key
+
+        def reused_name(self, reuse: str, k: int) -> str | None:
+            """A name already taken (MSG-4: names need not be unique): a departed client's, or an online one's."""
+            if reuse == "departed":
+                pool = [s.name for s in self.departed()] + self.run.past_names[-8:]
+            elif reuse == "online":
+                pool = [s.name for s in self.online()]
+            else:
+                return None
+            return pool[k % len(pool)] if pool else None
+
+        @precondition(lambda self: self.keys_used < len(self.run.keys))
         @rule(base=st.sampled_from(BASE_NAMES), spelling=st.sampled_from(KEY_FIELDS),
-              created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
+              created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS),
+              reuse=st.sampled_from(("fresh", "fresh", "fresh", "departed", "online")), k=st.integers(0, 7))
         @recorded
-        def join(self, base: str, spelling: str, created_form: str, rk: str) -> None:
-            pub, priv = self.run.keys[len(self.sims)]
+        def join(self, base: str, spelling: str, created_form: str, rk: str, reuse: str = "fresh", k: int = 0) -> None:
+            pub, priv = self.take_key()
             if self.inert:  # keep the model moving so that preconditions (hence draws) stay the same
                 self.sims.append(Sim(len(self.sims) + 1, "", base, pub, priv, "", spelling, state="online"))
                 return
-            sim = Sim(len(self.sims) + 1, self.run.fresh_user_id(), self.run.fresh_name(base), pub, priv,
+            name = self.reused_name(reuse, k) or self.run.fresh_name(base)
+            sim = Sim(len(self.sims) + 1, self.run.fresh_user_id(), name, pub, priv,
                       proto.public_key_pem(pub), spelling)
+            taken = next((s for s in self.sims if s.name == name), None)
+            how = "" if taken is None else f", the name of {'online' if taken.state == 'online' else 'departed'} {taken}"
+            if taken is None and name in self.run.past_names:
+                how = ", the name of a client of an earlier example"
 
             def act() -> None:
                 self.sims.append(sim)
@@ -455,7 +574,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                 sim.state = "online"
                 self.expect_lists("online", newcomer=sim, rk=rk)
 
-            self.step(f"join {sim} key field {spelling}, created_at {created_form}, routing key {rk!r}",
+            self.step(f"join {sim} key field {spelling}, created_at {created_form}, routing key {rk!r}{how}",
                       ("PRES-1", "PRES-3", "PRES-4", "PRES-6", "ID-1", "ID-2"), act, "PRES-1")
 
         def publish_online(self, sim: Sim, created_form: str, rk: str) -> None:
@@ -464,18 +583,40 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
             self.bus.publish(rk, proto.encode(msg))
 
         @precondition(lambda self: bool(self.online()))
-        @rule(i=st.integers(0, 7), created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
+        @rule(i=st.integers(0, 7), created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS),
+              change=st.sampled_from(("nothing", "nothing", "name", "key", "spelling", "all")))
         @recorded
-        def rejoin(self, i: int, created_form: str, rk: str) -> None:
+        def rejoin(self, i: int, created_form: str, rk: str, change: str = "nothing") -> None:
+            """A repeated online, sometimes with another name, key or key spelling (PRES-5: the server
+            updates them and keeps the id)."""
+            sim = self.online()[i % len(self.online())]
+            rekey = change in ("key", "all") and self.keys_used < len(self.run.keys)
+            new_key = self.take_key() if rekey else None
             if self.inert:
                 return
-            sim = self.online()[i % len(self.online())]
+            changes = []
+            if change in ("name", "all"):
+                changes.append("name")
+            if new_key is not None:
+                changes.append("key")
+            if change in ("spelling", "all"):
+                changes.append("key spelling")
+            old = str(sim)
 
             def act() -> None:
+                if "name" in changes:
+                    sim.name = self.run.fresh_name(sim.name.rstrip("0123456789") or "renamed")
+                if new_key is not None:
+                    sim.pub, sim.priv = new_key
+                    sim.pem = proto.public_key_pem(sim.pub)
+                if "key spelling" in changes:
+                    sim.spelling = next(f for f in KEY_FIELDS if f != sim.spelling)
                 self.publish_online(sim, created_form, rk)
                 self.expect_lists("online", rejoiner=sim, rk=rk)
 
-            self.step(f"repeat online of {sim}, routing key {rk!r}", ("PRES-5", "PRES-1"), act, "PRES-5")
+            what = f" with a new {', '.join(changes)}" if changes else ""
+            self.step(f"repeat online of {old}{what}, routing key {rk!r}", ("PRES-5", "PRES-1", "PRES-4"), act,
+                      "PRES-5")
 
         @precondition(lambda self: bool(self.online()))
         @rule(i=st.integers(0, 7), created_form=st.sampled_from(("int", "str")), rk=st.sampled_from(PRESENCE_KEYS))
@@ -536,13 +677,21 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
 
         @precondition(lambda self: bool(self.online()))
         @rule(how=st.sampled_from(("to a departed id", "to an unknown id", "from a never-online user_id",
-                                   "from a departed user_id")),
+                                   "from a departed user_id", "chat on a presence routing key",
+                                   "offline from a never-online user_id", "offline from a departed user_id")),
               i=st.integers(0, 7), j=st.integers(0, 7), offset=st.integers(1, 10_000), text=TEXTS)
         @recorded
         def send_astray(self, how: str, i: int, j: int, offset: int, text: str) -> None:
-            """A chat the server must not forward (FWD-5); a valid chat after it marks the end."""
+            """A message the server must not act on: a chat it must not forward (FWD-5), a chat on a routing
+            key chats do not use (ROB-1), an offline from a user_id that is not online (PRES-2); a valid chat
+            after it marks the end."""
             if self.inert:
                 return
+            if how.startswith("offline"):
+                return self.leave_stranger("departed" if how.endswith("departed user_id") else "never-online", i, j,
+                                           PRESENCE_KEYS[offset % len(PRESENCE_KEYS)])
+            if how.startswith("chat on"):
+                return self.send_on_presence_key(i, j, text)
             online, gone = self.online(), self.departed()
             peer = online[i % len(online)]
             if how.endswith("departed id") and gone:
@@ -588,8 +737,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                     self.bus.publish(rk, body)
                     if marker:
                         forbidden[marker] = req
-                # A lone requirement names what went wrong if the server acts on the input.
-                stray = reqs[0] if len(reqs) == 1 else "MSG-1"
+                stray = self.malformed_blame(kinds, a)
                 ct, created = self.send_chat(a.user_id, a.name, a.id, a.name, a.pub, "after bad input", "base64", "int")
                 bus = self.bus
                 # Any delivery at all shows the server alive; expect_forward then judges it.
@@ -605,14 +753,70 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                 self.expect_quiet(stray, f"after malformed input ({label})")
 
             self.step(f"malformed input ({label}) on routing key {rk!r} about {a} -> {b}, then a valid chat",
-                      reqs + ("ROB-1", "ROB-2"), act, reqs[0] if len(reqs) == 1 else "MSG-1")
+                      reqs + ("ROB-1", "ROB-2"), act, "ROB-1")
 
-        def expect_quiet(self, req: str, context: str) -> None:
+        def malformed_blame(self, kinds: list[str], a: Sim) -> Callable[[proto.Message], str]:
+            """Which rule a body arriving after malformed input breaks. A list that shows the server acted on
+            the input (registered a refused online, removed a by a refused offline) breaks that input's rule;
+            anything else was published because of the input, which ROB-1 forbids."""
+            def blame(msg: proto.Message) -> str:
+                if isinstance(msg, proto.ClientList):
+                    listed = {e.user_name for e in msg.message}
+                    ids = {e.id for e in msg.message}
+                    for kind in kinds:
+                        req, build = MALFORMED[kind]
+                        name = ONLINE_KINDS.get(kind)
+                        if name is not None and name in listed:
+                            return req
+                        if build is _offline_not_empty and a.id not in ids:
+                            return req
+                return "ROB-1"
+            return blame
+
+        def leave_stranger(self, how: str, i: int, j: int, rk: str) -> None:
+            """An offline from a user_id that is not online changes nothing and triggers no list (PRES-2);
+            a valid chat after it marks the end."""
+            if self.inert:
+                return
+            peer, gone = self.online()[i % len(self.online())], self.departed()
+            if how == "departed" and gone:
+                src = gone[j % len(gone)]
+                uid, name, label = src.user_id, src.name, f"departed {src}"
+            else:
+                uid, name, label = self.run.fresh_user_id(), STRANGER_NAMES[0], "a never-online user_id"
+
+            def act() -> None:
+                self.bus.publish(rk, proto.encode(Offline(from_=name, user_id=uid, created_at=_created("int"),
+                                                          message="")))
+                self.probe({}, peer, stray_req="PRES-2")
+
+            self.step(f"offline from {label}, routing key {rk!r}, then a valid chat", ("PRES-2",), act, "PRES-2")
+
+        def send_on_presence_key(self, i: int, j: int, text: str) -> None:
+            """A valid chat on routing key `system` (TOP-2 puts chats on `server`; ROB-1: a body on a routing
+            key its type does not use is refused, nothing is published because of it)."""
+            if self.inert:
+                return
+            online = self.online()
+            sender, dest = online[i % len(online)], online[j % len(online)]
+            wrong = next(k for k in PRESENCE_KEYS if k != CHAT_KEY)
+
+            def act() -> None:
+                assert dest.id is not None
+                ct, _ = self.send_chat(sender.user_id, sender.name, dest.id, dest.name, dest.pub, text, "base64",
+                                       "int", routing_key=wrong)
+                self.probe({ct: "ROB-1"}, sender, stray_req="ROB-1")
+
+            self.step(f"chat {sender} -> {dest} on routing key {wrong!r}, then a valid chat: {_short(text, 30)}",
+                      ("ROB-1",), act, "ROB-1")
+
+        def expect_quiet(self, req: StrayReq, context: str) -> None:
             self.expected = f"nothing more {context}"
             self.bus.pump(self.run.settle)
             for d in self.bus.take_all():
                 msg = self.inspect(d)
-                self.fail(req, f"{self.who(d.user_id)} received a {msg.TYPE} {context}: {_short(d.body, 100)}")
+                self.fail(req(msg) if callable(req) else req,
+                          f"{self.who(d.user_id)} received a {msg.TYPE} {context}: {_short(d.body, 100)}")
 
         # -- teardown: every example leaves a clean slate ------------------------------
         def teardown(self) -> None:
@@ -631,6 +835,7 @@ def build_machine(run: RunState) -> type[RuleBasedStateMachine]:
                     bus.close_queue(s.user_id)
             finally:
                 self.run.retired.update(s.name for s in self.sims)
+                self.run.past_names.extend(s.name for s in self.sims if s.user_id and s.name not in self.run.past_names)
                 self.run.retired.update(STRANGER_NAMES)
 
     return ImplusMachine
@@ -742,6 +947,8 @@ def _offline_not_empty(m, a, b):
     return _dumps(obj), None
 
 
+# the malformed onlines, by the name they register (a list that lists it shows the server took it)
+ONLINE_KINDS = {"malformed key": "badkey", "512-bit key": "weakkey", "both key spellings": "twokeys"}
 MALFORMED: dict[str, tuple[str, Callable[..., tuple[bytes, str | None]]]] = {
     "not JSON": ("MSG-1", _not_json),
     "not UTF-8": ("MSG-1", _not_utf8),

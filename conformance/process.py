@@ -36,9 +36,17 @@ class Managed:
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                      encoding="utf-8", errors="replace", start_new_session=True)
         self.starts += 1
-        for stream, also in ((self.proc.stdout, self.stdout), (self.proc.stderr, None)):
-            threading.Thread(target=self._read, args=(stream, also), daemon=True).start()
+        self._readers = [threading.Thread(target=self._read, args=(stream, also), daemon=True)
+                         for stream, also in ((self.proc.stdout, self.stdout), (self.proc.stderr, None))]
+        for t in self._readers:
+            t.start()
         return self
+
+    def drain(self, timeout: float = 2.0) -> None:
+        """After the process exited: wait (at most timeout) until its last output lines are read."""
+        if self.proc is not None and self.proc.poll() is not None:
+            for t in getattr(self, "_readers", []):
+                t.join(timeout)
 
     def _read(self, stream, also) -> None:
         for line in stream:

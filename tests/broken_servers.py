@@ -249,6 +249,108 @@ class Careless(ReferenceServer):
         self.channel.basic_publish(exchange=self.config.exchange, routing_key=routing_key, body=body)
 
 
+class IdByName(ReferenceServer):
+    """A new user_id that comes online with a departed client's name gets that client's old id (ID-2)."""
+
+    def __init__(self, config, codec=None):
+        super().__init__(config, codec)
+        self.old_ids: dict[str, int] = {}
+
+    def on_online(self, msg: Online) -> None:
+        old = self.old_ids.get(msg.from_)
+        if self.store.get(msg.user_id) is None and old is not None and self.store.by_id(old) is None:
+            allocate = self.store.allocate_id
+            self.store.allocate_id = lambda: old
+            try:
+                return super().on_online(msg)
+            finally:
+                self.store.allocate_id = allocate
+        super().on_online(msg)
+
+    def on_offline(self, msg: Offline) -> None:
+        rec = self.store.get(msg.user_id)
+        if rec is not None:
+            self.old_ids[rec.name] = rec.id
+        super().on_offline(msg)
+
+
+class NameKeyed(ReferenceServer):
+    """Takes names for identities: a newcomer with an online client's name replaces that client
+    (MSG-4: names need not be unique; the first client is still online: PRES-6, PRES-1)."""
+
+    def on_online(self, msg: Online) -> None:
+        for c in self.store.all():
+            if c.name == msg.from_ and c.user_id != msg.user_id:
+                self.store.unregister(c.user_id)
+        super().on_online(msg)
+
+
+class UpperCaseUidLeak(ReferenceServer):
+    """Forwards carry an unknown member with the sender's user_id in upper case (FWD-3)."""
+
+    sender_uid = ""
+
+    def on_normal(self, msg: NormalToServer) -> None:
+        self.sender_uid = msg.user_id
+        super().on_normal(msg)
+
+    def publish(self, routing_key, message):
+        if isinstance(message, NormalToClient):
+            obj = self.codec.to_obj(message)
+            obj["x_trace"] = self.sender_uid.upper()
+            return self.publish_raw(routing_key, canonical_json(obj))
+        return super().publish(routing_key, message)
+
+
+class OfflineStrangerBroadcast(ReferenceServer):
+    """An offline from a user_id that is not online still sends everyone a client_list (PRES-2)."""
+
+    def on_offline(self, msg: Offline) -> None:
+        if self.store.get(msg.user_id) is None:
+            self.broadcast_client_list(exclude=msg.user_id)
+            return
+        super().on_offline(msg)
+
+
+class StaleRejoin(ReferenceServer):
+    """A repeated online keeps the old name, key and key spelling (PRES-5: the server updates them)."""
+
+    def on_online(self, msg: Online) -> None:
+        if self.store.get(msg.user_id) is not None:
+            self.broadcast_client_list(exclude=None)
+            return
+        super().on_online(msg)
+
+
+class NormalOnSystem(ReferenceServer):
+    """Forwards a normal that came on routing key `system` (ROB-1: a body on a routing key its type does
+    not use is refused; TOP-2)."""
+
+    def handle(self, routing_key: str, body: bytes) -> None:
+        if routing_key == "system":
+            try:
+                message = self.codec.decode(body, direction="client-to-server")
+            except ProtocolError:
+                message = None
+            if isinstance(message, NormalToServer):
+                return self.on_normal(message)
+        super().handle(routing_key, body)
+
+
+class MalformedBroadcasts(ReferenceServer):
+    """Answers every body it refuses by sending everybody the client_list again (ROB-1: nothing may be
+    published because of a malformed body)."""
+
+    def handle(self, routing_key: str, body: bytes) -> None:
+        try:
+            self.codec.decode(body, direction="client-to-server")
+        except ProtocolError:
+            super().handle(routing_key, body)  # logs it
+            self.broadcast_client_list(exclude=None)
+            return
+        super().handle(routing_key, body)
+
+
 BROKEN: dict[str, tuple[type[ReferenceServer], frozenset[str]]] = {
     "id-reuse": (IdReuse, frozenset({"ID-1", "ID-2"})),
     "wrong-recipient": (WrongRecipient, frozenset({"FWD-1"})),
@@ -267,6 +369,13 @@ BROKEN: dict[str, tuple[type[ReferenceServer], frozenset[str]]] = {
     "lenient-json": (LenientJson, frozenset({"MSG-1"})),
     "system-key-only": (SystemKeyOnly, frozenset({"TOP-3"})),
     "careless": (Careless, frozenset({"TOP-5", "TOP-6"})),
+    "id-by-name": (IdByName, frozenset({"ID-2"})),
+    "name-keyed": (NameKeyed, frozenset({"PRES-6", "PRES-1"})),
+    "uppercase-uid-leak": (UpperCaseUidLeak, frozenset({"FWD-3"})),
+    "offline-stranger-broadcast": (OfflineStrangerBroadcast, frozenset({"PRES-2"})),
+    "stale-rejoin": (StaleRejoin, frozenset({"PRES-5", "PRES-4"})),
+    "normal-on-system": (NormalOnSystem, frozenset({"ROB-1"})),
+    "malformed-broadcasts": (MalformedBroadcasts, frozenset({"ROB-1"})),
 }
 # Broken servers only the restart checks (--server-cmd) can catch.
 RESTART_BROKEN: dict[str, tuple[type[ReferenceServer], frozenset[str]]] = {
