@@ -36,7 +36,7 @@ from .checks import CLIENT_CHECKS, NEEDS_SEND_CMD, Recorder
 from .machine import CHAT_KEY, PRESENCE_KEYS
 from .process import Managed, expand
 from .runner import DEFAULT_AMQP_URL, Report, SuiteConfig, key_pool
-from .wire import JSON, PERSISTENT, shorten_body
+from .wire import JSON, PERSISTENT, pump, shorten_body, wait_until
 
 FROM_CLIENT = "client-to-server"
 SCHEMAS = proto.default_schemas()
@@ -135,20 +135,10 @@ class FakeServer:
         self.channel.basic_consume(q, on_message_callback=on, auto_ack=True)
 
     def pump(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while True:
-            left = end - time.monotonic()
-            self.connection.process_data_events(time_limit=max(0.0, min(left, 0.05)))
-            if left <= 0:
-                return
+        pump(self.connection, seconds, step=0.05)
 
     def wait(self, done: Callable[[], bool], timeout: float) -> bool:
-        end = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() >= end:
-                return False
-            self.connection.process_data_events(time_limit=0.02)
-        return True
+        return wait_until(self.connection, done, timeout, step=0.02)
 
     def take(self) -> list[Got]:
         out, self.inbox = self.inbox, []

@@ -76,21 +76,11 @@ class Bus:
         )
 
     def pump(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while True:
-            left = end - time.monotonic()
-            self.connection.process_data_events(time_limit=max(0.0, min(left, 0.02)))
-            if left <= 0:
-                return
+        pump(self.connection, seconds, step=0.02)
 
     def wait(self, done: Callable[[], bool], timeout: float) -> bool:
         """Pump until done() holds or timeout seconds pass; True if done."""
-        end = time.monotonic() + timeout
-        while not done():
-            if time.monotonic() >= end:
-                return False
-            self.connection.process_data_events(time_limit=0.01)
-        return True
+        return wait_until(self.connection, done, timeout, step=0.01)
 
     def take(self, user_id: str) -> list[Delivery]:
         got = self.inbox.get(user_id, [])
@@ -139,3 +129,23 @@ def shorten_body(body: bytes, limit: int = 600) -> str:
     except (ValueError, RecursionError):
         text = repr(body[:limit])
     return text if len(text) <= limit else text[: limit - 12] + f"...({len(body)} bytes)"
+
+
+def pump(connection: pika.BlockingConnection, seconds: float, step: float) -> None:
+    """Deliver whatever arrives for `seconds` (consumer callbacks run in here)."""
+    end = time.monotonic() + seconds
+    while True:
+        left = end - time.monotonic()
+        connection.process_data_events(time_limit=max(0.0, min(left, step)))
+        if left <= 0:
+            return
+
+
+def wait_until(connection: pika.BlockingConnection, done: Callable[[], bool], timeout: float, step: float) -> bool:
+    """Deliver until done() holds or timeout seconds pass; True if done."""
+    end = time.monotonic() + timeout
+    while not done():
+        if time.monotonic() >= end:
+            return False
+        connection.process_data_events(time_limit=step)
+    return True

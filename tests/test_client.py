@@ -20,7 +20,7 @@ import pika
 import pytest
 
 import implus_proto as p
-from tests.wire import AMQP_URL, ROOT, Peer, cleanup_exchange, fresh_exchange
+from tests.wire import AMQP_URL, ROOT, Peer, cleanup_exchange, fresh_exchange, stop_process
 
 WAIT = 30.0  # generous upper bound for anything a test waits for; never an assertion on speed
 WARNING_PREFIX = "warning: ignored a malformed message: "
@@ -61,13 +61,7 @@ class Client:
         return rc
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
 
 
 class PtyClient:
@@ -130,13 +124,7 @@ class PtyClient:
         return self.proc.wait(max(0.1, deadline - time.monotonic()))
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)
         os.close(self.master)
 
 

@@ -37,6 +37,18 @@ def cleanup_exchange(exchange: str) -> None:
         r.delete(*keys)
 
 
+def stop_process(proc: subprocess.Popen) -> int:
+    """SIGTERM, then SIGKILL after 15 s; the exit code."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return proc.returncode
+
+
 class ServerProcess:
     """A server (the reference one unless told otherwise) as a subprocess, with its log captured."""
 
@@ -67,14 +79,7 @@ class ServerProcess:
         return "\n".join(self.lines)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        return stop_process(self.proc)
 
 
 class Peer:
