@@ -77,6 +77,10 @@ class ReferenceServer:
         except ProtocolError as exc:
             log.warning("rejected a %d-byte message on routing key %r: %s", len(body), routing_key, _issues(exc))
             return
+        self.dispatch(routing_key, message)
+
+    def dispatch(self, routing_key: str, message: object) -> None:
+        """Act on one decoded message: refuse it on a routing key its type does not use, else handle it."""
         if not routing_key_allowed(message, routing_key):
             log.warning("rejected a %s message on routing key %r: it goes on %s [%s]", message.TYPE, routing_key,
                         " or ".join(repr(k) for k in self.codec.spec_of_class[type(message)].routing_keys),
@@ -92,8 +96,8 @@ class ReferenceServer:
             log.warning("ignored a %s message on routing key %r: not for the server", type(message).__name__, routing_key)
 
     def on_online(self, msg: Online) -> None:
-        known = self.store.get(msg.user_id) is not None
-        if not known and self.store.count() >= self.config.max_clients:
+        # the registry lookup only when full: a repeated online is no newcomer and is never refused
+        if self.store.count() >= self.config.max_clients and self.store.get(msg.user_id) is None:
             log.warning("refused the online of %r: %d clients are online, the most this server takes [PRES-8]",
                         msg.from_, self.config.max_clients)
             return
@@ -128,6 +132,10 @@ class ReferenceServer:
         if recipient is None:
             log.warning("not forwarded: %r (id %d) wrote to id %d, which is not online", sender.name, sender.id, msg.destination_id)
             return
+        self.send_forward(msg, sender, recipient)
+
+    def send_forward(self, msg: NormalToServer, sender: Registered, recipient: Registered) -> None:
+        """Publish the forward of a chat message both ends of which are online."""
         if self.publish(recipient.user_id, self.make_forward(msg, sender, recipient)) is not False:
             log.info("forwarded a message from id %d to id %d", sender.id, recipient.id)
         else:

@@ -55,11 +55,7 @@ class IdsInMemory(ReferenceServer):
 class WrongRecipient(ReferenceServer):
     """Forwards to the online client after the destination (by id), not to the destination (FWD-1)."""
 
-    def on_normal(self, msg: NormalToServer) -> None:
-        sender = self.store.get(msg.user_id)
-        recipient = self.store.by_id(msg.destination_id)
-        if sender is None or recipient is None:
-            return
+    def send_forward(self, msg: NormalToServer, sender, recipient) -> None:
         online = self.store.all()
         after = [c for c in online if c.id > recipient.id] + [c for c in online if c.id < recipient.id]
         target = after[0] if after else recipient
@@ -84,11 +80,7 @@ class KeylessOfflineList(ReferenceServer):
 class LeakUserId(ReferenceServer):
     """Forwards carry the sender's user_id instead of "" (FWD-3)."""
 
-    def on_normal(self, msg: NormalToServer) -> None:
-        sender = self.store.get(msg.user_id)
-        recipient = self.store.by_id(msg.destination_id)
-        if sender is None or recipient is None:
-            return
+    def send_forward(self, msg: NormalToServer, sender, recipient) -> None:
         obj = self.codec.to_obj(self.make_forward(msg, sender, recipient))
         obj["user_id"] = sender.user_id
         self.publish_raw(recipient.user_id, canonical_json(obj))
@@ -225,12 +217,7 @@ class LenientJson(ReferenceServer):
             message = self.codec.from_obj(obj, direction="client-to-server")
         except (ValueError, RecursionError, ProtocolError):
             return
-        if isinstance(message, Online):
-            self.on_online(message)
-        elif isinstance(message, Offline):
-            self.on_offline(message)
-        elif isinstance(message, NormalToServer):
-            self.on_normal(message)
+        self.dispatch(routing_key, message)
 
 
 class SystemKeyOnly(ReferenceServer):

@@ -33,6 +33,17 @@ def listed(body: dict) -> dict[str, int]:
     return {e.user_name: e.id for e in msg.message}
 
 
+def alice_and_bob(peers) -> tuple[Peer, Peer, dict[str, int]]:
+    """alice (key 0) and bob (key 1) online, their lists received; their ids by name."""
+    alice, bob = peers(), peers()
+    alice.publish("system", online(alice, "alice", 0))
+    alice.receive_json()
+    bob.publish("system", online(bob, "bob", 1))
+    ids = listed(bob.receive_json())
+    alice.drain()
+    return alice, bob, ids
+
+
 @pytest.fixture
 def peers(exchange):
     made = []
@@ -80,12 +91,7 @@ def test_presence_ids_and_key_spelling(server, peers):
 
 
 def test_forwarding_fills_identity_from_registry(server, peers, exchange):
-    alice, bob = peers(), peers()
-    alice.publish("system", online(alice, "alice", 0))
-    alice.receive_json()
-    bob.publish("system", online(bob, "bob", 1))
-    ids = listed(bob.receive_json())
-    alice.drain()
+    alice, bob, ids = alice_and_bob(peers)
 
     sent = chat(alice, "mallory", ids["bob"], "hello bob, ünïcødé ✓", key=1)
     alice.publish("server", sent)
@@ -101,12 +107,8 @@ def test_forwarding_fills_identity_from_registry(server, peers, exchange):
 
 
 def test_not_forwarded_from_strangers_or_to_unknown_ids(server, peers):
-    alice, bob, stranger = peers(), peers(), peers()
-    alice.publish("system", online(alice, "alice", 0))
-    alice.receive_json()
-    bob.publish("system", online(bob, "bob", 1))
-    ids = listed(bob.receive_json())
-    alice.drain()
+    alice, bob, ids = alice_and_bob(peers)
+    stranger = peers()
     alice.publish("server", chat(alice, "alice", 999, "to nobody", key=1))
     stranger.publish("server", chat(stranger, "eve", ids["bob"], "from a stranger", key=1))
     # the server keeps running and still forwards a valid message after those
@@ -192,12 +194,7 @@ def test_two_exchanges_do_not_share_presence(server, peers, exchange):
 
 def test_chat_on_the_presence_key_is_refused(server, peers):
     """TOP-2 / ROB-1: a normal arriving on `system` is refused and logged, not forwarded."""
-    alice, bob = peers(), peers()
-    alice.publish("system", online(alice, "alice", 0))
-    alice.receive_json()
-    bob.publish("system", online(bob, "bob", 1))
-    ids = listed(bob.receive_json())
-    alice.drain()
+    alice, bob, ids = alice_and_bob(peers)
     alice.publish("system", chat(alice, "alice", ids["bob"], "wrong key", key=1))
     alice.publish("server", chat(alice, "alice", ids["bob"], "right key", key=1))
     got = bob.receive_json()
@@ -276,12 +273,7 @@ def test_repeated_online_repairs_a_half_written_registration(server, peers, exch
 
     from tests.wire import REDIS_URL
 
-    alice, bob = peers(), peers()
-    alice.publish("system", online(alice, "alice", 0))
-    alice.receive_json()
-    bob.publish("system", online(bob, "bob", 1))
-    ids = listed(bob.receive_json())
-    alice.drain()
+    alice, bob, ids = alice_and_bob(peers)
     _redis.Redis.from_url(REDIS_URL).hdel(f"implus:{exchange}:ids", str(ids["bob"]))
     bob.publish("system", online(bob, "bob", 1))
     bob.receive_json()
